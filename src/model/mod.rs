@@ -1,0 +1,13 @@
+//! Value types shared by the flows: clients, scopes, lifespans and token records.
+
+pub mod client;
+pub mod key;
+pub mod lifespan;
+pub mod scope;
+pub mod token;
+
+pub use client::{AccessTokenStrategy, AuthMethod, Client, GrantType};
+pub use key::{KeyState, StoredKey};
+pub use lifespan::{ClientLifespans, GrantKind, Lifespan};
+pub use scope::Scope;
+pub use token::{CodeBinding, Pkce, PkceMethod, Session, TokenKind, TokenRecord, TokenStatus};

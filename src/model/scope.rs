@@ -1,0 +1,128 @@
+//! Scopes (RFC 6749 §3.3): a set of space-delimited, case-sensitive strings.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Error, Result};
+
+/// A set of scope tokens, in the order first given, without duplicates.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scope(Vec<String>);
+
+impl Scope {
+    /// Parses a space-delimited scope string; every token must use the characters
+    /// RFC 6749 §3.3 allows (`%x21 / %x23-5B / %x5D-7E`).
+    pub fn parse(s: &str) -> Result<Self> {
+        let mut out = Vec::new();
+        for token in s.split(' ').filter(|t| !t.is_empty()) {
+            if !token
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+            {
+                return Err(Error::invalid_scope(
+                    "The scope contains a character RFC 6749 §3.3 does not allow.",
+                ));
+            }
+            if !out.iter().any(|t| t == token) {
+                out.push(token.to_owned());
+            }
+        }
+        Ok(Self(out))
+    }
+
+    /// A scope from tokens already known to be valid.
+    pub fn from_tokens<I, S>(tokens: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let joined: Vec<String> = tokens.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        if joined.iter().any(|t| t.is_empty() || t.contains(' ')) {
+            return Err(Error::invalid_scope("A scope token is empty or has a space."));
+        }
+        Self::parse(&joined.join(" "))
+    }
+
+    /// Whether the set holds `token`.
+    pub fn contains(&self, token: &str) -> bool {
+        self.0.iter().any(|t| t == token)
+    }
+
+    /// Whether every token of `self` is in `other`.
+    pub fn is_subset_of(&self, other: &Scope) -> bool {
+        self.0.iter().all(|t| other.contains(t))
+    }
+
+    /// Whether there is no token.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The tokens.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    /// The tokens, owned.
+    pub fn into_vec(self) -> Vec<String> {
+        self.0
+    }
+
+    /// Whether the scope asks for a refresh token (`offline_access` or `offline`).
+    pub fn is_offline(&self) -> bool {
+        self.contains("offline_access") || self.contains("offline")
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join(" "))
+    }
+}
+
+impl Serialize for Scope {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Scope::parse(&s).map_err(|e| serde::de::Error::custom(e.description().to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_dedups_and_round_trips() {
+        let s = Scope::parse("  openid  profile openid offline ").unwrap();
+        assert_eq!(s.to_string(), "openid profile offline");
+        assert!(s.is_offline());
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<Scope>(&json).unwrap(), s);
+    }
+
+    #[test]
+    fn rejects_forbidden_characters() {
+        for bad in ["a\"b", "a\\b", "é", "a\tb", "a\u{7f}"] {
+            assert_eq!(
+                Scope::parse(bad).unwrap_err().code(),
+                crate::ErrorCode::InvalidScope
+            );
+        }
+    }
+
+    #[test]
+    fn subset() {
+        let a = Scope::parse("a b").unwrap();
+        let b = Scope::parse("b c a").unwrap();
+        assert!(a.is_subset_of(&b));
+        assert!(!b.is_subset_of(&a));
+        assert!(Scope::default().is_subset_of(&a));
+    }
+}

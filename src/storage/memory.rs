@@ -1,0 +1,300 @@
+//! An in-memory store: for tests, benchmarks and single-process apps that accept losing
+//! their state on restart.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use async_trait::async_trait;
+
+use super::{ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, TokenStore};
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{Client, StoredKey, TokenKind, TokenRecord, TokenStatus};
+
+/// An in-memory [`Storage`](super::Storage). Cheap to clone: clones share the data.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    clients: Arc<RwLock<BTreeMap<String, Arc<Client>>>>,
+    tokens: Arc<RwLock<Tokens>>,
+    keys: Arc<RwLock<Vec<StoredKey>>>,
+}
+
+#[derive(Debug, Default)]
+struct Tokens {
+    by_signature: HashMap<String, Arc<TokenRecord>>,
+    by_grant: HashMap<String, HashSet<String>>,
+    grants_by_client: HashMap<String, HashSet<String>>,
+    /// Revoked grants and until when the marker is needed (unix seconds).
+    revoked_grants: HashMap<String, i64>,
+}
+
+impl Tokens {
+    fn insert(&mut self, record: TokenRecord) {
+        self.by_grant
+            .entry(record.grant_id.clone())
+            .or_default()
+            .insert(record.signature.clone());
+        self.grants_by_client
+            .entry(record.client_id.clone())
+            .or_default()
+            .insert(record.grant_id.clone());
+        self.by_signature
+            .insert(record.signature.clone(), Arc::new(record));
+    }
+
+    fn check_grants_open(&self, tokens: &[TokenRecord]) -> Result<()> {
+        if tokens
+            .iter()
+            .any(|t| self.revoked_grants.contains_key(&t.grant_id))
+        {
+            return Err(Error::invalid_grant("The grant has been revoked."));
+        }
+        Ok(())
+    }
+
+    fn set_status(&mut self, signature: &str, status: TokenStatus) {
+        if let Some(rec) = self.by_signature.get_mut(signature) {
+            if rec.status != status {
+                Arc::make_mut(rec).status = status;
+            }
+        }
+    }
+
+    fn revoke_grant(&mut self, grant_id: &str) {
+        let signatures: Vec<String> = self
+            .by_grant
+            .get(grant_id)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        let mut until = 0;
+        for sig in &signatures {
+            if let Some(rec) = self.by_signature.get(sig) {
+                until = until.max(rec.expires_at);
+            }
+            if self
+                .by_signature
+                .get(sig)
+                .is_some_and(|r| r.status == TokenStatus::Active)
+            {
+                self.set_status(sig, TokenStatus::Revoked);
+            }
+        }
+        let marker = self.revoked_grants.entry(grant_id.to_owned()).or_insert(0);
+        *marker = (*marker).max(until);
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl ClientStore for MemoryStore {
+    async fn create_client(&self, client: Client) -> Result<()> {
+        let mut clients = write(&self.clients);
+        if clients.contains_key(&client.client_id) {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                "A client with this id already exists.",
+            ));
+        }
+        clients.insert(client.client_id.clone(), Arc::new(client));
+        Ok(())
+    }
+
+    async fn get_client(&self, client_id: &str) -> Result<Option<Arc<Client>>> {
+        Ok(read(&self.clients).get(client_id).cloned())
+    }
+
+    async fn update_client(&self, client: Client) -> Result<()> {
+        let mut clients = write(&self.clients);
+        match clients.get_mut(&client.client_id) {
+            Some(slot) => {
+                *slot = Arc::new(client);
+                Ok(())
+            }
+            None => Err(Error::not_found("No client with this id.")),
+        }
+    }
+
+    async fn delete_client(&self, client_id: &str) -> Result<bool> {
+        Ok(write(&self.clients).remove(client_id).is_some())
+    }
+
+    async fn list_clients(&self, query: &ClientQuery) -> Result<ClientPage> {
+        let clients = read(&self.clients);
+        let start = match &query.page_token {
+            Some(after) => std::ops::Bound::Excluded(after.clone()),
+            None => std::ops::Bound::Unbounded,
+        };
+        let limit = query.limit();
+        let mut page: Vec<Arc<Client>> = clients
+            .range((start, std::ops::Bound::Unbounded))
+            .map(|(_, c)| c)
+            .filter(|c| query.matches(c))
+            .take(limit + 1)
+            .cloned()
+            .collect();
+        let next_page_token = if page.len() > limit {
+            page.truncate(limit);
+            page.last().map(|c| c.client_id.clone())
+        } else {
+            None
+        };
+        Ok(ClientPage {
+            clients: page,
+            next_page_token,
+        })
+    }
+}
+
+#[async_trait]
+impl TokenStore for MemoryStore {
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()> {
+        let mut t = write(&self.tokens);
+        t.check_grants_open(tokens)?;
+        for record in tokens {
+            t.insert(record.clone());
+        }
+        Ok(())
+    }
+
+    async fn get_token(&self, signature: &str) -> Result<Option<Arc<TokenRecord>>> {
+        Ok(read(&self.tokens).by_signature.get(signature).cloned())
+    }
+
+    async fn consume_code(&self, signature: &str) -> Result<Consumed> {
+        let mut t = write(&self.tokens);
+        let Some(rec) = t.by_signature.get(signature).cloned() else {
+            return Ok(Consumed::NotFound);
+        };
+        if rec.kind != TokenKind::AuthorizationCode {
+            return Ok(Consumed::NotFound);
+        }
+        if rec.status != TokenStatus::Active {
+            return Ok(Consumed::AlreadyUsed {
+                grant_id: rec.grant_id.clone(),
+            });
+        }
+        t.set_status(signature, TokenStatus::Consumed);
+        Ok(Consumed::Redeemed(rec))
+    }
+
+    async fn rotate_refresh(
+        &self,
+        signature: &str,
+        replacements: &[TokenRecord],
+    ) -> Result<Rotated> {
+        let mut t = write(&self.tokens);
+        let Some(rec) = t.by_signature.get(signature).cloned() else {
+            return Ok(Rotated::NotFound);
+        };
+        if rec.kind != TokenKind::RefreshToken {
+            return Ok(Rotated::NotFound);
+        }
+        if rec.status != TokenStatus::Active {
+            return Ok(Rotated::AlreadyUsed {
+                grant_id: rec.grant_id.clone(),
+            });
+        }
+        t.check_grants_open(replacements)?;
+        t.set_status(signature, TokenStatus::Rotated);
+        for r in replacements {
+            t.insert(r.clone());
+        }
+        Ok(Rotated::Rotated(rec))
+    }
+
+    async fn revoke_token(&self, signature: &str) -> Result<bool> {
+        let mut t = write(&self.tokens);
+        let existed = t.by_signature.contains_key(signature);
+        if t
+            .by_signature
+            .get(signature)
+            .is_some_and(|r| r.status == TokenStatus::Active)
+        {
+            t.set_status(signature, TokenStatus::Revoked);
+        }
+        Ok(existed)
+    }
+
+    async fn revoke_grant(&self, grant_id: &str) -> Result<()> {
+        write(&self.tokens).revoke_grant(grant_id);
+        Ok(())
+    }
+
+    async fn revoke_client_tokens(&self, client_id: &str) -> Result<u64> {
+        let mut t = write(&self.tokens);
+        let grants: Vec<String> = t
+            .grants_by_client
+            .get(client_id)
+            .map(|g| g.iter().cloned().collect())
+            .unwrap_or_default();
+        let mut count = 0;
+        for g in &grants {
+            count += t.by_grant.get(g).map_or(0, |s| s.len() as u64);
+            t.revoke_grant(g);
+        }
+        Ok(count)
+    }
+
+    async fn flush_inactive(&self, before: i64) -> Result<u64> {
+        let mut t = write(&self.tokens);
+        let expired: Vec<Arc<TokenRecord>> = t
+            .by_signature
+            .values()
+            .filter(|r| r.expires_at < before)
+            .cloned()
+            .collect();
+        for rec in &expired {
+            t.by_signature.remove(&rec.signature);
+            if let Some(set) = t.by_grant.get_mut(&rec.grant_id) {
+                set.remove(&rec.signature);
+                if set.is_empty() {
+                    t.by_grant.remove(&rec.grant_id);
+                    if let Some(g) = t.grants_by_client.get_mut(&rec.client_id) {
+                        g.remove(&rec.grant_id);
+                        if g.is_empty() {
+                            t.grants_by_client.remove(&rec.client_id);
+                        }
+                    }
+                }
+            }
+        }
+        t.revoked_grants.retain(|_, until| *until >= before);
+        Ok(expired.len() as u64)
+    }
+}
+
+#[async_trait]
+impl KeyStore for MemoryStore {
+    async fn put_key(&self, key: StoredKey) -> Result<()> {
+        let mut keys = write(&self.keys);
+        match keys.iter_mut().find(|k| k.kid == key.kid) {
+            Some(slot) => *slot = key,
+            None => keys.push(key),
+        }
+        Ok(())
+    }
+
+    async fn keys(&self) -> Result<Vec<StoredKey>> {
+        Ok(read(&self.keys).clone())
+    }
+
+    async fn delete_key(&self, kid: &str) -> Result<bool> {
+        let mut keys = write(&self.keys);
+        let before = keys.len();
+        keys.retain(|k| k.kid != kid);
+        Ok(keys.len() != before)
+    }
+}

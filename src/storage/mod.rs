@@ -1,0 +1,167 @@
+//! The storage contract.
+//!
+//! Storage is split by aggregate — [`ClientStore`], [`TokenStore`], [`KeyStore`] — and
+//! [`Storage`] is their sum, so `Arc<dyn Storage>` is what a [`Provider`](crate::Provider)
+//! holds. Every operation that protects users is **one atomic trait method**, never a
+//! get-then-put in the engine:
+//!
+//! - [`TokenStore::consume_code`]: an authorization code is redeemed at most once; a
+//!   second redemption learns which grant the code belonged to, so the engine can revoke it.
+//! - [`TokenStore::rotate_refresh`]: a refresh token is exchanged at most once.
+//! - [`TokenStore::revoke_grant`]: a whole family of tokens is revoked, and no token can be
+//!   added to a revoked family afterwards ([`TokenStore::insert_tokens`] refuses).
+//!
+//! Durability: revocations, consumed codes and rotations are durable when the call
+//! returns. Issuance may ride on the backend's normal flush.
+//!
+//! Errors: backends answer with [`Error`](crate::Error); a failure of the backend itself is
+//! [`Error::internal`](crate::Error::internal), a race lost is an ordinary outcome.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::model::{Client, StoredKey, TokenRecord};
+
+pub mod memory;
+
+pub use memory::MemoryStore;
+
+/// Filters and paging for [`ClientStore::list_clients`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientQuery {
+    /// At most this many clients (the store caps it at 500; 0 means the default of 100).
+    pub page_size: usize,
+    /// Continue after the page that returned this token.
+    pub page_token: Option<String>,
+    /// Only clients with exactly this name.
+    pub client_name: Option<String>,
+    /// Only clients with exactly this owner.
+    pub owner: Option<String>,
+}
+
+impl ClientQuery {
+    /// The effective page size.
+    pub fn limit(&self) -> usize {
+        match self.page_size {
+            0 => 100,
+            n => n.min(500),
+        }
+    }
+
+    /// Whether a client passes the filters.
+    pub fn matches(&self, client: &Client) -> bool {
+        self.client_name
+            .as_deref()
+            .is_none_or(|n| n == client.client_name)
+            && self.owner.as_deref().is_none_or(|o| o == client.owner)
+    }
+}
+
+/// One page of clients, ordered by `client_id`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientPage {
+    /// The clients of this page.
+    pub clients: Vec<Arc<Client>>,
+    /// The token for the next page; `None` on the last page.
+    pub next_page_token: Option<String>,
+}
+
+/// Clients.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Stores a new client; `conflict` if the id is taken.
+    async fn create_client(&self, client: Client) -> Result<()>;
+    /// The client with this id.
+    async fn get_client(&self, client_id: &str) -> Result<Option<Arc<Client>>>;
+    /// Replaces an existing client; `not_found` if there is none.
+    async fn update_client(&self, client: Client) -> Result<()>;
+    /// Deletes a client; whether it existed. Its tokens are not touched here (the engine
+    /// revokes them with [`TokenStore::revoke_client_tokens`]).
+    async fn delete_client(&self, client_id: &str) -> Result<bool>;
+    /// A page of clients ordered by id, filtered by name and owner.
+    async fn list_clients(&self, query: &ClientQuery) -> Result<ClientPage>;
+}
+
+/// The outcome of [`TokenStore::consume_code`].
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub enum Consumed {
+    /// This call redeemed the code; here is its record (still with status `Active`).
+    Redeemed(Arc<TokenRecord>),
+    /// The code was redeemed (or revoked) before: the grant it belonged to.
+    AlreadyUsed {
+        /// The grant to revoke.
+        grant_id: String,
+    },
+    /// No such code.
+    NotFound,
+}
+
+/// The outcome of [`TokenStore::rotate_refresh`].
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub enum Rotated {
+    /// This call rotated the token: the old record (status as it was, `Active`).
+    Rotated(Arc<TokenRecord>),
+    /// The token was rotated or revoked before (a replay): the grant it belonged to.
+    AlreadyUsed {
+        /// The grant to revoke.
+        grant_id: String,
+    },
+    /// No such refresh token.
+    NotFound,
+}
+
+/// Codes, access tokens and refresh tokens, by signature.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Stores freshly issued tokens. All belong to one grant; if that grant was revoked,
+    /// nothing is stored and the call fails with `invalid_grant`.
+    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()>;
+
+    /// The record with this signature, whatever its status.
+    async fn get_token(&self, signature: &str) -> Result<Option<Arc<TokenRecord>>>;
+
+    /// Atomically marks an active authorization code consumed. Durable on return.
+    async fn consume_code(&self, signature: &str) -> Result<Consumed>;
+
+    /// Atomically marks an active refresh token rotated and stores its replacements (of the
+    /// same grant). Exactly one of many concurrent calls for one token wins. Durable on
+    /// return.
+    async fn rotate_refresh(
+        &self,
+        signature: &str,
+        replacements: &[TokenRecord],
+    ) -> Result<Rotated>;
+
+    /// Revokes one token; whether it existed. Durable on return.
+    async fn revoke_token(&self, signature: &str) -> Result<bool>;
+
+    /// Revokes every token of a grant and refuses new ones for it. Durable on return.
+    async fn revoke_grant(&self, grant_id: &str) -> Result<()>;
+
+    /// Revokes every token issued to a client; how many. Durable on return.
+    async fn revoke_client_tokens(&self, client_id: &str) -> Result<u64>;
+
+    /// Deletes records that expired before `before`, and revocation markers no longer
+    /// needed; how many records were deleted.
+    async fn flush_inactive(&self, before: i64) -> Result<u64>;
+}
+
+/// Signing keys.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Inserts or replaces a key (by `kid`). Durable on return.
+    async fn put_key(&self, key: StoredKey) -> Result<()>;
+    /// Every stored key, oldest first.
+    async fn keys(&self) -> Result<Vec<StoredKey>>;
+    /// Deletes a key; whether it existed.
+    async fn delete_key(&self, kid: &str) -> Result<bool>;
+}
+
+/// Everything a provider needs from its store.
+pub trait Storage: ClientStore + TokenStore + KeyStore + 'static {}
+
+impl<T: ClientStore + TokenStore + KeyStore + 'static> Storage for T {}

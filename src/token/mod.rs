@@ -1,0 +1,3 @@
+//! Token formats: opaque HMAC tokens, JWT access tokens, PKCE and client secrets.
+
+pub mod secret;
