@@ -30,8 +30,9 @@ impl Default for Lifespans {
     }
 }
 
-/// PKCE policy (RFC 7636, RFC 9700 §2.1.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// PKCE policy (RFC 7636, RFC 9700 §2.1.1). By default: required for public clients,
+/// S256 only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PkcePolicy {
     /// Require PKCE for confidential clients too (it is always required for public ones).
     pub required_for_all: bool,
@@ -39,14 +40,6 @@ pub struct PkcePolicy {
     pub allow_plain: bool,
 }
 
-impl Default for PkcePolicy {
-    fn default() -> Self {
-        Self {
-            required_for_all: false,
-            allow_plain: false,
-        }
-    }
-}
 
 /// The configuration of a [`Provider`](crate::Provider).
 #[derive(Debug, Clone)]
@@ -65,8 +58,6 @@ pub struct Config {
     pub access_token_strategy: AccessTokenStrategy,
     /// Algorithm of JWT access tokens.
     pub access_token_alg: Algorithm,
-    /// Rotate refresh tokens on use (with reuse detection). On by default.
-    pub rotate_refresh_tokens: bool,
 }
 
 impl Config {
@@ -79,7 +70,6 @@ impl Config {
             pkce: PkcePolicy::default(),
             access_token_strategy: AccessTokenStrategy::Opaque,
             access_token_alg: Algorithm::RS256,
-            rotate_refresh_tokens: true,
         }
     }
 

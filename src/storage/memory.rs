@@ -218,8 +218,7 @@ impl TokenStore for MemoryStore {
     async fn revoke_token(&self, signature: &str) -> Result<bool> {
         let mut t = write(&self.tokens);
         let existed = t.by_signature.contains_key(signature);
-        if t
-            .by_signature
+        if t.by_signature
             .get(signature)
             .is_some_and(|r| r.status == TokenStatus::Active)
         {
