@@ -40,7 +40,6 @@ pub struct PkcePolicy {
     pub allow_plain: bool,
 }
 
-
 /// The configuration of a [`Provider`](crate::Provider).
 #[derive(Debug, Clone)]
 pub struct Config {
