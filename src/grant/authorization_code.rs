@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use super::Issue;
+use crate::endpoint::authorize::request::check_pkce;
 use crate::endpoint::token::TokenResponse;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
-    Client, CodeBinding, GrantKind, GrantType, Pkce, PkceMethod, Scope, Session, TokenKind,
-    TokenStatus,
+    Client, CodeBinding, GrantKind, GrantType, Pkce, Scope, Session, TokenKind, TokenStatus,
 };
 use crate::storage::Consumed;
 use crate::token::pkce;
@@ -48,7 +48,18 @@ impl Provider {
                 "The client is not allowed to use the authorization_code grant.",
             ));
         }
-        check_pkce_policy(self, &client, grant.pkce.as_ref())?;
+        check_pkce(&client, grant.pkce.as_ref(), &self.config().pkce)?;
+        self.mint_code(&client, self.new_id(), grant).await
+    }
+
+    /// Mints and stores a code for a grant family, once the caller has checked the client
+    /// and the PKCE policy.
+    pub(crate) async fn mint_code(
+        &self,
+        client: &Client,
+        grant_id: String,
+        grant: AuthorizedGrant,
+    ) -> Result<String> {
         let code = self
             .opaque()
             .mint(TokenKind::AuthorizationCode, self.entropy());
@@ -57,7 +68,7 @@ impl Provider {
             signature: code.signature,
             kind: TokenKind::AuthorizationCode,
             status: TokenStatus::Active,
-            grant_id: self.new_id(),
+            grant_id,
             client_id: client.client_id.clone(),
             granted_scope: grant.scope.clone(),
             scope: grant.scope,
@@ -73,28 +84,6 @@ impl Provider {
         };
         self.store().insert_tokens(&[record]).await?;
         Ok(code.token)
-    }
-}
-
-/// PKCE is required for public clients and, when configured, for all; `plain` only when
-/// enabled (RFC 9700 §2.1.1).
-pub(crate) fn check_pkce_policy(
-    provider: &Provider,
-    client: &Client,
-    pkce: Option<&Pkce>,
-) -> Result<()> {
-    let policy = &provider.config().pkce;
-    match pkce {
-        None if client.is_public() || policy.required_for_all => Err(Error::invalid_request(
-            "The client must use PKCE (code_challenge with code_challenge_method=S256).",
-        )),
-        Some(p) if p.method == PkceMethod::Plain && !policy.allow_plain => Err(
-            Error::invalid_request("The PKCE method 'plain' is not allowed; use S256."),
-        ),
-        Some(p) if !pkce::is_well_formed(&p.challenge) => Err(Error::invalid_request(
-            "The code_challenge is not 43 to 128 unreserved characters (RFC 7636 §4.2).",
-        )),
-        _ => Ok(()),
     }
 }
 
@@ -161,7 +150,7 @@ pub(crate) async fn exchange(
                 "A code_verifier was sent but the authorization request had no code_challenge.",
             ))
         }
-        (None, None) => check_pkce_policy(provider, client, None)
+        (None, None) => check_pkce(client, None, &provider.config().pkce)
             .map_err(|_| Error::invalid_grant("The authorization code was issued without PKCE."))?,
     }
     let record = match store.consume_code(&signature).await? {

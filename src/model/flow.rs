@@ -271,8 +271,6 @@ pub struct Flow {
     pub consent: Option<AcceptConsent>,
     /// A rejection by either app.
     pub rejection: Option<Rejection>,
-    /// SHA-256 of the secret part of the verifier the browser holds.
-    pub verifier_hash: Option<String>,
 }
 
 /// A remembered browser login (`sid`).

@@ -101,6 +101,23 @@ impl OpaqueTokens {
             .then(|| signature.to_owned())
     }
 
+    /// A tag binding `data` to `label` under the current secret: for values the server
+    /// must recognise later without storing them (challenge and verifier suffixes).
+    pub fn tag(&self, label: &str, data: &str) -> String {
+        B64.encode(Self::mac(&self.macs[0], label, data))
+    }
+
+    /// Whether `tag` was made by [`tag`](Self::tag) under any secret, in constant time.
+    pub fn check_tag(&self, label: &str, data: &str, tag: &str) -> bool {
+        let mut given = [0u8; 32];
+        if tag.len() != B64_LEN || !matches!(B64.decode_slice(tag, &mut given), Ok(32)) {
+            return false;
+        }
+        self.macs
+            .iter()
+            .any(|mac| bool::from(Self::mac(mac, label, data).ct_eq(&given)))
+    }
+
     /// The kind a token's prefix claims, if any (not yet verified).
     pub fn kind_of(token: &str) -> Option<TokenKind> {
         [
