@@ -58,7 +58,10 @@ pub mod storage;
 pub mod token;
 
 pub use config::Config;
+pub use endpoint::authorize::{Authorization, AuthorizeOutcome, FormPost, SessionCookie};
+pub use endpoint::challenges::{Challenge, ConsentRequest, LoginRequest, RedirectTo};
 pub use endpoint::clients::{ClientRequest, CreatedClient};
+pub use endpoint::params::Params;
 pub use endpoint::token::{TokenRequest, TokenResponse};
 pub use error::{Error, ErrorCode, Result};
 pub use provider::{Provider, ProviderBuilder};

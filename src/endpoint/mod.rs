@@ -1,7 +1,10 @@
 //! One module per endpoint: its request type, its operation, its response.
 
 pub mod authorize;
+pub mod challenges;
 pub mod client_auth;
 pub mod clients;
+pub mod discovery;
 pub mod params;
+pub mod sessions;
 pub mod token;

@@ -150,3 +150,87 @@ pub fn urlencode(s: &str) -> String {
 pub fn signature_of(token: &str) -> &str {
     token.rsplit_once('.').map(|(_, s)| s).unwrap()
 }
+
+/// The parameters of a URL's query, or of its fragment when it has one.
+pub fn response_params(url: &str) -> std::collections::HashMap<String, String> {
+    let u = url::Url::parse(url).expect("absolute URL");
+    let raw = u
+        .fragment()
+        .map(str::to_owned)
+        .unwrap_or_else(|| u.query().unwrap_or_default().to_owned());
+    url::form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// A browser for the authorization flow: it remembers the session cookie.
+pub struct Browser<'a> {
+    pub provider: &'a Provider,
+    pub cookie: Option<String>,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(provider: &'a Provider) -> Self {
+        Self {
+            provider,
+            cookie: None,
+        }
+    }
+
+    /// GET /oauth2/auth with these parameters.
+    pub async fn authorize(&mut self, params: &[(&str, &str)]) -> portcullis::AuthorizeOutcome {
+        let p = portcullis::Params::from_pairs(params.iter().map(|(k, v)| (*k, *v)));
+        let a = self
+            .provider
+            .authorize(&p, self.cookie.as_deref())
+            .await
+            .expect("no internal error");
+        if let Some(c) = a.set_cookie {
+            self.cookie = Some(c.value);
+        }
+        a.outcome
+    }
+
+    /// Follows a `redirect_to` that points back at the authorization endpoint.
+    pub async fn follow(&mut self, redirect_to: &str) -> portcullis::AuthorizeOutcome {
+        assert!(
+            redirect_to.starts_with(&format!("{ISSUER}/oauth2/auth?")),
+            "{redirect_to}"
+        );
+        let q = response_params(redirect_to);
+        let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.authorize(&pairs).await
+    }
+}
+
+/// The standard code-flow parameters for `client_id`.
+pub fn code_flow<'a>(client_id: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("client_id", client_id),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid offline_access profile"),
+        ("state", "st-123"),
+        ("nonce", "n-0S6_WzA2Mj"),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ]
+}
+
+pub fn accept_login(subject: &str, remember: bool) -> portcullis::model::AcceptLogin {
+    portcullis::model::AcceptLogin {
+        subject: subject.into(),
+        remember,
+        acr: Some("urn:acr:pwd".into()),
+        amr: vec!["pwd".into()],
+        ..Default::default()
+    }
+}
+
+pub fn accept_consent(scopes: &[&str], remember: bool) -> portcullis::model::AcceptConsent {
+    portcullis::model::AcceptConsent {
+        grant_scope: scopes.iter().map(|s| s.to_string()).collect(),
+        remember,
+        ..Default::default()
+    }
+}
