@@ -28,6 +28,7 @@ impl Provider {
             "jwks_uri": config.endpoint("/.well-known/jwks.json"),
             "userinfo_endpoint": config.endpoint("/userinfo"),
             "revocation_endpoint": config.endpoint("/oauth2/revoke"),
+            "end_session_endpoint": config.endpoint("/oauth2/sessions/logout"),
             "response_types_supported": [
                 "code", "id_token", "token", "id_token token",
                 "code id_token", "code token", "code id_token token"
@@ -57,6 +58,10 @@ impl Provider {
             "require_request_uri_registration": false,
             "claims_parameter_supported": false,
             "authorization_response_iss_parameter_supported": true,
+            "frontchannel_logout_supported": true,
+            "frontchannel_logout_session_supported": true,
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
         })
     }
 

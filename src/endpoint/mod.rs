@@ -5,6 +5,7 @@ pub mod challenges;
 pub mod client_auth;
 pub mod clients;
 pub mod discovery;
+pub mod logout;
 pub mod params;
 pub mod sessions;
 pub mod token;

@@ -313,3 +313,44 @@ pub struct ConsentSession {
     /// When it was given (unix seconds).
     pub handled_at: i64,
 }
+
+/// Where a logout request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogoutState {
+    /// Waiting for the logout app.
+    Requested,
+    /// The logout app accepted; the browser holds the verifier.
+    Accepted,
+    /// The logout app refused; nothing was ended.
+    Rejected,
+    /// The logout ran.
+    Done,
+}
+
+/// A logout request (OpenID Connect RP-Initiated Logout 1.0, Hydra's logout challenge).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogoutFlow {
+    /// The logout challenge.
+    pub id: String,
+    /// Bumped on every update; updates compare-and-swap on it.
+    pub version: u64,
+    /// Where it is.
+    pub state: LogoutState,
+    /// The subject being logged out.
+    pub subject: String,
+    /// The login session to end.
+    pub sid: String,
+    /// The client that asked (RP-initiated), if any.
+    pub client_id: Option<String>,
+    /// Whether a client initiated it (with an `id_token_hint`).
+    pub rp_initiated: bool,
+    /// The validated `post_logout_redirect_uri`.
+    pub post_logout_redirect_uri: Option<String>,
+    /// `state`, echoed to the post-logout redirect.
+    pub state_param: Option<String>,
+    /// The URL the browser asked for.
+    pub request_url: String,
+    /// When the challenge expires (unix seconds).
+    pub expires_at: i64,
+}

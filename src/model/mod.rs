@@ -10,7 +10,8 @@ pub mod token;
 pub use client::{AccessTokenStrategy, AuthMethod, Client, GrantType};
 pub use flow::{
     AcceptConsent, AcceptLogin, AuthorizationRequest, ConsentClaims, ConsentSession, Flow,
-    FlowState, LoginSession, OidcContext, Prompt, Rejection, ResponseMode, ResponseType,
+    FlowState, LoginSession, LogoutFlow, LogoutState, OidcContext, Prompt, Rejection, ResponseMode,
+    ResponseType,
 };
 pub use key::{KeyState, StoredKey};
 pub use lifespan::{ClientLifespans, GrantKind, Lifespan};

@@ -12,7 +12,8 @@ use super::{
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
-    Client, ConsentSession, Flow, LoginSession, StoredKey, TokenKind, TokenRecord, TokenStatus,
+    Client, ConsentSession, Flow, LoginSession, LogoutFlow, StoredKey, TokenKind, TokenRecord,
+    TokenStatus,
 };
 
 /// An in-memory [`Storage`](super::Storage). Cheap to clone: clones share the data.
@@ -27,6 +28,7 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Sessions {
     flows: HashMap<String, Flow>,
+    logouts: HashMap<String, LogoutFlow>,
     logins: HashMap<String, LoginSession>,
     /// Consent sessions by subject, oldest first.
     consents: HashMap<String, Vec<ConsentSession>>,
@@ -377,12 +379,41 @@ impl SessionStore for MemoryStore {
         Ok(gone)
     }
 
+    async fn create_logout(&self, logout: &LogoutFlow) -> Result<()> {
+        let mut s = write(&self.sessions);
+        if s.logouts.contains_key(&logout.id) {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                "The logout request already exists.",
+            ));
+        }
+        s.logouts.insert(logout.id.clone(), logout.clone());
+        Ok(())
+    }
+
+    async fn get_logout(&self, id: &str) -> Result<Option<LogoutFlow>> {
+        Ok(read(&self.sessions).logouts.get(id).cloned())
+    }
+
+    async fn update_logout(&self, logout: &LogoutFlow) -> Result<bool> {
+        let mut s = write(&self.sessions);
+        match s.logouts.get_mut(&logout.id) {
+            Some(stored) if stored.version.checked_add(1) == Some(logout.version) => {
+                *stored = logout.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn flush_sessions(&self, before: i64) -> Result<u64> {
         let mut s = write(&self.sessions);
-        let n = s.flows.len() + s.logins.len();
+        let count = |s: &Sessions| s.flows.len() + s.logins.len() + s.logouts.len();
+        let n = count(&s);
         s.flows.retain(|_, f| f.expires_at >= before);
         s.logins.retain(|_, l| l.expires_at >= before);
-        Ok((n - s.flows.len() - s.logins.len()) as u64)
+        s.logouts.retain(|_, l| l.expires_at >= before);
+        Ok((n - count(&s)) as u64)
     }
 }
 

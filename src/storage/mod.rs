@@ -26,7 +26,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::model::{Client, ConsentSession, Flow, LoginSession, StoredKey, TokenRecord};
+use crate::model::{
+    Client, ConsentSession, Flow, LoginSession, LogoutFlow, StoredKey, TokenRecord,
+};
 
 pub mod memory;
 
@@ -185,7 +187,16 @@ pub trait SessionStore: Send + Sync {
         client_id: Option<&str>,
     ) -> Result<Vec<ConsentSession>>;
 
-    /// Deletes flows and login sessions that expired before `before`; how many.
+    /// Stores a new logout request.
+    async fn create_logout(&self, logout: &LogoutFlow) -> Result<()>;
+    /// The logout request with this challenge.
+    async fn get_logout(&self, id: &str) -> Result<Option<LogoutFlow>>;
+    /// Replaces the logout request if the stored one's version is `logout.version - 1`;
+    /// whether it did (compare-and-swap, as [`update_flow`](Self::update_flow)).
+    async fn update_logout(&self, logout: &LogoutFlow) -> Result<bool>;
+
+    /// Deletes flows, logout requests and login sessions that expired before `before`;
+    /// how many.
     async fn flush_sessions(&self, before: i64) -> Result<u64>;
 }
 
