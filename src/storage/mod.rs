@@ -25,7 +25,11 @@ use crate::error::Result;
 use crate::model::{Client, StoredKey, TokenRecord};
 
 pub mod memory;
+#[cfg(feature = "sled")]
+pub mod sled_store;
 
+#[cfg(feature = "sled")]
+pub use self::sled_store::SledStore;
 pub use memory::MemoryStore;
 
 /// Filters and paging for [`ClientStore::list_clients`].
