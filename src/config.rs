@@ -30,8 +30,9 @@ impl Default for Lifespans {
     }
 }
 
-/// PKCE policy (RFC 7636, RFC 9700 §2.1.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// PKCE policy (RFC 7636, RFC 9700 §2.1.1). By default: required for public clients,
+/// S256 only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PkcePolicy {
     /// Require PKCE for confidential clients too (it is always required for public ones).
     pub required_for_all: bool,
@@ -39,11 +40,28 @@ pub struct PkcePolicy {
     pub allow_plain: bool,
 }
 
-impl Default for PkcePolicy {
-    fn default() -> Self {
+/// Where the provider sends the browser: the app's login, consent and logout pages.
+/// Each gets the challenge as a query parameter (`login_challenge`, …), as in Hydra.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Urls {
+    /// The login app.
+    pub login: String,
+    /// The consent app.
+    pub consent: String,
+    /// The logout app.
+    pub logout: String,
+    /// Where to send the browser after logout when the client named no redirect.
+    pub post_logout_redirect: String,
+}
+
+impl Urls {
+    fn under(issuer: &str) -> Self {
+        let base = issuer.trim_end_matches('/');
         Self {
-            required_for_all: false,
-            allow_plain: false,
+            login: format!("{base}/ui/login"),
+            consent: format!("{base}/ui/consent"),
+            logout: format!("{base}/ui/logout"),
+            post_logout_redirect: format!("{base}/ui/logged-out"),
         }
     }
 }
@@ -65,22 +83,34 @@ pub struct Config {
     pub access_token_strategy: AccessTokenStrategy,
     /// Algorithm of JWT access tokens.
     pub access_token_alg: Algorithm,
-    /// Rotate refresh tokens on use (with reuse detection). On by default.
-    pub rotate_refresh_tokens: bool,
+    /// The login, consent and logout apps.
+    pub urls: Urls,
+    /// How long a login or consent challenge stays valid (30 minutes).
+    pub flow_lifespan: Duration,
+    /// How long a remembered login lasts when the login app does not say (720 hours).
+    pub login_session_lifespan: Duration,
 }
 
 impl Config {
     /// A configuration with Hydra's defaults for `issuer` and one system secret.
     pub fn new(issuer: impl Into<String>, secret: impl Into<Vec<u8>>) -> Self {
+        let issuer = issuer.into();
         Self {
-            issuer: issuer.into(),
+            urls: Urls::under(&issuer),
+            flow_lifespan: Duration::minutes(30),
+            login_session_lifespan: Duration::hours(720),
+            issuer,
             secrets: vec![secret.into()],
             lifespans: Lifespans::default(),
             pkce: PkcePolicy::default(),
             access_token_strategy: AccessTokenStrategy::Opaque,
             access_token_alg: Algorithm::RS256,
-            rotate_refresh_tokens: true,
         }
+    }
+
+    /// A URL of this provider: the issuer joined with `path` (e.g. `/oauth2/auth`).
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer.trim_end_matches('/'))
     }
 
     /// The access-token lifespan for `client` under `grant`.

@@ -73,6 +73,41 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [ErrorCode; 26] = [
+        Self::InvalidRequest,
+        Self::InvalidClient,
+        Self::InvalidGrant,
+        Self::UnauthorizedClient,
+        Self::UnsupportedGrantType,
+        Self::InvalidScope,
+        Self::AccessDenied,
+        Self::UnsupportedResponseType,
+        Self::ServerError,
+        Self::TemporarilyUnavailable,
+        Self::InvalidToken,
+        Self::InsufficientScope,
+        Self::UnsupportedTokenType,
+        Self::InteractionRequired,
+        Self::LoginRequired,
+        Self::AccountSelectionRequired,
+        Self::ConsentRequired,
+        Self::InvalidRequestUri,
+        Self::InvalidRequestObject,
+        Self::RequestNotSupported,
+        Self::RequestUriNotSupported,
+        Self::RegistrationNotSupported,
+        Self::InvalidRedirectUri,
+        Self::InvalidClientMetadata,
+        Self::NotFound,
+        Self::Conflict,
+    ];
+
+    /// The code with this name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     /// The code as it appears in the `error` field.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -213,6 +248,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for c in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_name(c.as_str()), Some(c));
+        }
+        assert_eq!(ErrorCode::from_name("nope"), None);
+    }
 
     #[test]
     fn invalid_client_is_401_with_basic_challenge() {

@@ -3,7 +3,7 @@
 //! An OAuth 2.0 and OpenID Connect authorization server that lives inside your
 //! application: a library with Ory Hydra's feature set and no separate service to run.
 //!
-//! ```ignore
+//! ```
 //! # tokio_test_block(async {
 //! use portcullis::{Config, Provider, ClientRequest, TokenRequest};
 //! use portcullis::storage::MemoryStore;
@@ -46,12 +46,19 @@
 
 pub mod clock;
 pub mod config;
+pub mod endpoint;
 pub mod error;
+pub mod grant;
 pub mod keys;
+pub mod manual;
 pub mod model;
+pub mod provider;
 pub mod random;
 pub mod storage;
 pub mod token;
 
 pub use config::Config;
+pub use endpoint::clients::{ClientRequest, CreatedClient};
+pub use endpoint::token::{TokenRequest, TokenResponse};
 pub use error::{Error, ErrorCode, Result};
+pub use provider::{Provider, ProviderBuilder};

@@ -32,7 +32,10 @@ impl<R: RngCore + CryptoRng + Send + 'static> RngEntropy<R> {
 
 impl<R: RngCore + CryptoRng + Send + 'static> Entropy for RngEntropy<R> {
     fn fill(&self, dest: &mut [u8]) {
-        let mut rng = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut rng = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         rng.fill_bytes(dest);
     }
 }

@@ -9,6 +9,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
+#[cfg(feature = "aws-lc")]
+mod aws_lc;
+mod backend;
+mod keyring;
+#[cfg(feature = "rust-crypto")]
+mod rust_crypto;
+pub mod sealed;
+
+#[cfg(feature = "aws-lc")]
+pub use aws_lc::AwsLc;
+pub use backend::Backend;
+#[cfg(feature = "aws-lc")]
+pub use keyring::AwsLcSigner;
+#[cfg(feature = "rust-crypto")]
+pub use keyring::LocalSigner;
+pub use keyring::{KeyInfo, Keyring};
+#[cfg(feature = "rust-crypto")]
+pub use rust_crypto::RustCrypto;
+
 /// A JWS algorithm the signers support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Algorithm {

@@ -231,6 +231,17 @@ impl Default for Client {
 }
 
 impl Client {
+    /// The client as the admin API shows it: every field but the secret and
+    /// registration-token hashes.
+    pub fn to_public_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = v.as_object_mut() {
+            map.remove("client_secret_hash");
+            map.remove("registration_access_token_hash");
+        }
+        v
+    }
+
     /// Whether the client has no secret (`token_endpoint_auth_method = none`).
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == AuthMethod::None

@@ -153,7 +153,10 @@ mod tests {
         assert_eq!(Lifespan::parse("1h0m0s").unwrap().0, Duration::hours(1));
         assert_eq!(Lifespan::parse("720h").unwrap().0, Duration::hours(720));
         assert_eq!(Lifespan::parse("1m30s").unwrap().0, Duration::seconds(90));
-        assert_eq!(Lifespan::parse("1500ms").unwrap().0, Duration::milliseconds(1500));
+        assert_eq!(
+            Lifespan::parse("1500ms").unwrap().0,
+            Duration::milliseconds(1500)
+        );
         for bad in ["", "h", "1", "-1h", "1d", "1.5h", "99999999999999999999h"] {
             assert!(Lifespan::parse(bad).is_none(), "{bad}");
         }

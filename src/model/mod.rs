@@ -1,12 +1,17 @@
 //! Value types shared by the flows: clients, scopes, lifespans and token records.
 
 pub mod client;
+pub mod flow;
 pub mod key;
 pub mod lifespan;
 pub mod scope;
 pub mod token;
 
 pub use client::{AccessTokenStrategy, AuthMethod, Client, GrantType};
+pub use flow::{
+    AcceptConsent, AcceptLogin, AuthorizationRequest, ConsentClaims, ConsentSession, Flow,
+    FlowState, LoginSession, OidcContext, Prompt, Rejection, ResponseMode, ResponseType,
+};
 pub use key::{KeyState, StoredKey};
 pub use lifespan::{ClientLifespans, GrantKind, Lifespan};
 pub use scope::Scope;

@@ -39,7 +39,9 @@ impl Scope {
     {
         let joined: Vec<String> = tokens.into_iter().map(|s| s.as_ref().to_owned()).collect();
         if joined.iter().any(|t| t.is_empty() || t.contains(' ')) {
-            return Err(Error::invalid_scope("A scope token is empty or has a space."));
+            return Err(Error::invalid_scope(
+                "A scope token is empty or has a space.",
+            ));
         }
         Self::parse(&joined.join(" "))
     }

@@ -6,9 +6,14 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 
-use super::{ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, TokenStore};
+use super::{
+    ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, SessionSelector,
+    SessionStore, TokenStore,
+};
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{Client, StoredKey, TokenKind, TokenRecord, TokenStatus};
+use crate::model::{
+    Client, ConsentSession, Flow, LoginSession, StoredKey, TokenKind, TokenRecord, TokenStatus,
+};
 
 /// An in-memory [`Storage`](super::Storage). Cheap to clone: clones share the data.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +21,15 @@ pub struct MemoryStore {
     clients: Arc<RwLock<BTreeMap<String, Arc<Client>>>>,
     tokens: Arc<RwLock<Tokens>>,
     keys: Arc<RwLock<Vec<StoredKey>>>,
+    sessions: Arc<RwLock<Sessions>>,
+}
+
+#[derive(Debug, Default)]
+struct Sessions {
+    flows: HashMap<String, Flow>,
+    logins: HashMap<String, LoginSession>,
+    /// Consent sessions by subject, oldest first.
+    consents: HashMap<String, Vec<ConsentSession>>,
 }
 
 #[derive(Debug, Default)]
@@ -218,8 +232,7 @@ impl TokenStore for MemoryStore {
     async fn revoke_token(&self, signature: &str) -> Result<bool> {
         let mut t = write(&self.tokens);
         let existed = t.by_signature.contains_key(signature);
-        if t
-            .by_signature
+        if t.by_signature
             .get(signature)
             .is_some_and(|r| r.status == TokenStatus::Active)
         {
@@ -273,6 +286,103 @@ impl TokenStore for MemoryStore {
         }
         t.revoked_grants.retain(|_, until| *until >= before);
         Ok(expired.len() as u64)
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn create_flow(&self, flow: &Flow) -> Result<()> {
+        let mut s = write(&self.sessions);
+        if s.flows.contains_key(&flow.id) {
+            return Err(Error::new(ErrorCode::Conflict, "The flow already exists."));
+        }
+        s.flows.insert(flow.id.clone(), flow.clone());
+        Ok(())
+    }
+
+    async fn get_flow(&self, id: &str) -> Result<Option<Flow>> {
+        Ok(read(&self.sessions).flows.get(id).cloned())
+    }
+
+    async fn update_flow(&self, flow: &Flow) -> Result<bool> {
+        let mut s = write(&self.sessions);
+        match s.flows.get_mut(&flow.id) {
+            Some(stored) if stored.version.checked_add(1) == Some(flow.version) => {
+                *stored = flow.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn put_login_session(&self, session: &LoginSession) -> Result<()> {
+        write(&self.sessions)
+            .logins
+            .insert(session.sid.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn get_login_session(&self, sid: &str) -> Result<Option<LoginSession>> {
+        Ok(read(&self.sessions).logins.get(sid).cloned())
+    }
+
+    async fn delete_login_sessions(&self, by: SessionSelector<'_>) -> Result<Vec<LoginSession>> {
+        let mut s = write(&self.sessions);
+        Ok(match by {
+            SessionSelector::Sid(sid) => s.logins.remove(sid).into_iter().collect(),
+            SessionSelector::Subject(subject) => {
+                let sids: Vec<String> = s
+                    .logins
+                    .values()
+                    .filter(|l| l.subject == subject)
+                    .map(|l| l.sid.clone())
+                    .collect();
+                sids.iter().filter_map(|sid| s.logins.remove(sid)).collect()
+            }
+        })
+    }
+
+    async fn put_consent(&self, consent: &ConsentSession) -> Result<()> {
+        let mut s = write(&self.sessions);
+        let list = s.consents.entry(consent.subject.clone()).or_default();
+        list.retain(|c| c.id != consent.id);
+        list.push(consent.clone());
+        Ok(())
+    }
+
+    async fn consents(&self, subject: &str) -> Result<Vec<ConsentSession>> {
+        let s = read(&self.sessions);
+        Ok(s.consents
+            .get(subject)
+            .map(|l| l.iter().rev().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn delete_consents(
+        &self,
+        subject: &str,
+        client_id: Option<&str>,
+    ) -> Result<Vec<ConsentSession>> {
+        let mut s = write(&self.sessions);
+        let Some(list) = s.consents.get_mut(subject) else {
+            return Ok(Vec::new());
+        };
+        let (gone, kept): (Vec<_>, Vec<_>) = list
+            .drain(..)
+            .partition(|c| client_id.is_none_or(|id| c.client_id == id));
+        *list = kept;
+        if list.is_empty() {
+            s.consents.remove(subject);
+        }
+        Ok(gone)
+    }
+
+    async fn flush_sessions(&self, before: i64) -> Result<u64> {
+        let mut s = write(&self.sessions);
+        let n = s.flows.len() + s.logins.len();
+        s.flows.retain(|_, f| f.expires_at >= before);
+        s.logins.retain(|_, l| l.expires_at >= before);
+        Ok((n - s.flows.len() - s.logins.len()) as u64)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The storage contract.
 //!
-//! Storage is split by aggregate — [`ClientStore`], [`TokenStore`], [`KeyStore`] — and
+//! Storage is split by aggregate — [`ClientStore`], [`TokenStore`], [`SessionStore`],
+//! [`KeyStore`] — and
 //! [`Storage`] is their sum, so `Arc<dyn Storage>` is what a [`Provider`](crate::Provider)
 //! holds. Every operation that protects users is **one atomic trait method**, never a
 //! get-then-put in the engine:
@@ -8,6 +9,9 @@
 //! - [`TokenStore::consume_code`]: an authorization code is redeemed at most once; a
 //!   second redemption learns which grant the code belonged to, so the engine can revoke it.
 //! - [`TokenStore::rotate_refresh`]: a refresh token is exchanged at most once.
+//! - [`SessionStore::update_flow`]: a login or consent challenge moves forward at most
+//!   once (compare-and-swap on the flow's version), so a handled challenge cannot be
+//!   accepted twice and a verifier cannot be redeemed twice.
 //! - [`TokenStore::revoke_grant`]: a whole family of tokens is revoked, and no token can be
 //!   added to a revoked family afterwards ([`TokenStore::insert_tokens`] refuses).
 //!
@@ -22,7 +26,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::model::{Client, StoredKey, TokenRecord};
+use crate::model::{Client, ConsentSession, Flow, LoginSession, StoredKey, TokenRecord};
 
 pub mod memory;
 #[cfg(feature = "sled")]
@@ -154,6 +158,50 @@ pub trait TokenStore: Send + Sync {
     async fn flush_inactive(&self, before: i64) -> Result<u64>;
 }
 
+/// Authorization flows, remembered logins and consent sessions.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new flow.
+    async fn create_flow(&self, flow: &Flow) -> Result<()>;
+    /// The flow with this id.
+    async fn get_flow(&self, id: &str) -> Result<Option<Flow>>;
+    /// Replaces the flow if the stored one's version is `flow.version - 1`; whether it
+    /// did. Of concurrent updates from one version, exactly one succeeds.
+    async fn update_flow(&self, flow: &Flow) -> Result<bool>;
+
+    /// Inserts or replaces a login session (by `sid`).
+    async fn put_login_session(&self, session: &LoginSession) -> Result<()>;
+    /// The login session with this `sid`.
+    async fn get_login_session(&self, sid: &str) -> Result<Option<LoginSession>>;
+    /// Deletes one login session by `sid`, or all of a subject's; the deleted sessions.
+    /// Durable on return.
+    async fn delete_login_sessions(&self, by: SessionSelector<'_>) -> Result<Vec<LoginSession>>;
+
+    /// Stores a consent session.
+    async fn put_consent(&self, consent: &ConsentSession) -> Result<()>;
+    /// A subject's consent sessions, newest first.
+    async fn consents(&self, subject: &str) -> Result<Vec<ConsentSession>>;
+    /// Deletes a subject's consent sessions (all, or those of one client); the deleted
+    /// ones. Durable on return.
+    async fn delete_consents(
+        &self,
+        subject: &str,
+        client_id: Option<&str>,
+    ) -> Result<Vec<ConsentSession>>;
+
+    /// Deletes flows and login sessions that expired before `before`; how many.
+    async fn flush_sessions(&self, before: i64) -> Result<u64>;
+}
+
+/// Which login sessions to delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionSelector<'a> {
+    /// The session with this `sid`.
+    Sid(&'a str),
+    /// Every session of this subject.
+    Subject(&'a str),
+}
+
 /// Signing keys.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
@@ -166,6 +214,6 @@ pub trait KeyStore: Send + Sync {
 }
 
 /// Everything a provider needs from its store.
-pub trait Storage: ClientStore + TokenStore + KeyStore + 'static {}
+pub trait Storage: ClientStore + TokenStore + SessionStore + KeyStore + 'static {}
 
-impl<T: ClientStore + TokenStore + KeyStore + 'static> Storage for T {}
+impl<T: ClientStore + TokenStore + SessionStore + KeyStore + 'static> Storage for T {}

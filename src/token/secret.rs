@@ -32,7 +32,10 @@ impl std::fmt::Debug for SecretHash {
 impl SecretHash {
     /// The fast hash, for a high-entropy secret the server generated.
     pub fn generated(secret: &str) -> Self {
-        Self(format!("$sha256${}", B64.encode(Sha256::digest(secret.as_bytes()))))
+        Self(format!(
+            "$sha256${}",
+            B64.encode(Sha256::digest(secret.as_bytes()))
+        ))
     }
 
     /// The slow hash, for a secret a caller chose.
@@ -55,9 +58,7 @@ impl SecretHash {
             Some("sha256") => parts
                 .next()
                 .and_then(|d| B64.decode(d).ok())
-                .is_some_and(|want| {
-                    bool::from(Sha256::digest(secret.as_bytes())[..].ct_eq(&want))
-                }),
+                .is_some_and(|want| bool::from(Sha256::digest(secret.as_bytes())[..].ct_eq(&want))),
             Some("pbkdf2-sha256") => {
                 let (Some(iter), Some(salt), Some(digest)) =
                     (parts.next(), parts.next(), parts.next())
@@ -122,7 +123,14 @@ mod tests {
 
     #[test]
     fn malformed_hashes_never_match() {
-        for h in ["", "$", "$sha256$", "$md5$abc", "$pbkdf2-sha256$0$AA$AA", "$pbkdf2-sha256$x"] {
+        for h in [
+            "",
+            "$",
+            "$sha256$",
+            "$md5$abc",
+            "$pbkdf2-sha256$0$AA$AA",
+            "$pbkdf2-sha256$x",
+        ] {
             assert!(!SecretHash(h.to_owned()).verify(""), "{h}");
         }
     }

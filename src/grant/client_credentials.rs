@@ -1,0 +1,53 @@
+//! `client_credentials` (RFC 6749 §4.4): a confidential client acting on its own behalf.
+
+use std::sync::Arc;
+
+use super::Issue;
+use crate::endpoint::token::TokenResponse;
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{Client, GrantKind, GrantType, Scope, Session};
+use crate::Provider;
+
+/// Issues an access token (never a refresh token, §4.4.3) for scopes and audiences
+/// within the client's registration.
+pub(crate) async fn issue(
+    provider: &Provider,
+    client: &Client,
+    scope: Scope,
+    audience: Vec<String>,
+) -> Result<TokenResponse> {
+    if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {
+        return Err(Error::new(
+            ErrorCode::UnauthorizedClient,
+            "The client is not allowed to use the client_credentials grant.",
+        ));
+    }
+    if !scope.is_subset_of(&client.scope) {
+        return Err(Error::invalid_scope(
+            "The client is not allowed to request one of the scopes.",
+        ));
+    }
+    if !client.allows_audience(audience.iter().map(String::as_str)) {
+        return Err(Error::invalid_request(
+            "The client is not allowed to request one of the audiences.",
+        ));
+    }
+    let session = Arc::new(Session {
+        subject: client.client_id.clone(),
+        ..Session::default()
+    });
+    let minted = Issue {
+        client,
+        grant: GrantKind::ClientCredentials,
+        grant_id: provider.new_id(),
+        granted_scope: scope.clone(),
+        scope,
+        audience,
+        session,
+        refresh: false,
+        id_token: None,
+    }
+    .mint(provider)?;
+    provider.store().insert_tokens(&minted.records).await?;
+    Ok(minted.response)
+}

@@ -1,0 +1,163 @@
+//! Token-endpoint grants, and the one place tokens are minted.
+
+use std::sync::Arc;
+
+use crate::endpoint::token::TokenResponse;
+use crate::error::Result;
+use crate::keys::Algorithm;
+use crate::model::{
+    AccessTokenStrategy, Client, GrantKind, Scope, Session, TokenKind, TokenRecord, TokenStatus,
+};
+use crate::token::jwt::{self, IdTokenParts};
+use crate::Provider;
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod refresh_token;
+
+/// What to mint for one grant family.
+pub(crate) struct Issue<'a> {
+    pub client: &'a Client,
+    pub grant: GrantKind,
+    pub grant_id: String,
+    pub scope: Scope,
+    pub granted_scope: Scope,
+    pub audience: Vec<String>,
+    pub session: Arc<Session>,
+    /// Mint a refresh token too.
+    pub refresh: bool,
+    /// Mint an ID token too (OpenID requests): with the code it was issued with, and
+    /// whether to carry the nonce.
+    pub id_token: Option<(Option<&'a str>, bool)>,
+}
+
+/// Minted tokens: the response for the client and the records to store.
+pub(crate) struct Minted {
+    pub response: TokenResponse,
+    pub records: Vec<TokenRecord>,
+}
+
+impl Issue<'_> {
+    fn record(
+        &self,
+        provider: &Provider,
+        kind: TokenKind,
+        signature: String,
+        now: i64,
+    ) -> TokenRecord {
+        let config = provider.config();
+        let lifespan = match kind {
+            TokenKind::AccessToken => config.access_token_lifespan(self.client, self.grant),
+            TokenKind::RefreshToken => config.refresh_token_lifespan(self.client, self.grant),
+            TokenKind::AuthorizationCode => config.lifespans.authorization_code,
+        };
+        TokenRecord {
+            signature,
+            kind,
+            status: TokenStatus::Active,
+            grant_id: self.grant_id.clone(),
+            client_id: self.client.client_id.clone(),
+            scope: self.scope.clone(),
+            granted_scope: self.granted_scope.clone(),
+            audience: self.audience.clone(),
+            issued_at: now,
+            expires_at: now.saturating_add(lifespan.whole_seconds()),
+            session: self.session.clone(),
+            code: None,
+        }
+    }
+
+    /// Mints the access token (opaque or JWT), the refresh token and the ID token.
+    pub fn mint(&self, provider: &Provider) -> Result<Minted> {
+        let now = provider.now().unix_timestamp();
+        let config = provider.config();
+        let (access_token, access_record) = match config.access_token_strategy(self.client) {
+            AccessTokenStrategy::Opaque => {
+                let m = provider
+                    .opaque()
+                    .mint(TokenKind::AccessToken, provider.entropy());
+                (
+                    m.token,
+                    self.record(provider, TokenKind::AccessToken, m.signature, now),
+                )
+            }
+            AccessTokenStrategy::Jwt => {
+                let jti = crate::random::token_string(provider.entropy(), 16);
+                let mut record = self.record(provider, TokenKind::AccessToken, String::new(), now);
+                let token = jwt::sign_access_token(
+                    provider.signer(),
+                    config.access_token_alg,
+                    &config.issuer,
+                    &jti,
+                    &record,
+                )?;
+                record.signature = jwt::digest(&token);
+                (token, record)
+            }
+        };
+        let expires_in = access_record.expires_at - now;
+        let mut records = vec![access_record];
+        let refresh_token = self.refresh.then(|| {
+            let m = provider
+                .opaque()
+                .mint(TokenKind::RefreshToken, provider.entropy());
+            records.push(self.record(provider, TokenKind::RefreshToken, m.signature, now));
+            m.token
+        });
+        let id_token = match self.id_token {
+            Some((code, with_nonce)) => Some(jwt::sign_id_token(
+                provider.signer(),
+                id_token_alg(self.client),
+                &self.session,
+                IdTokenParts {
+                    issuer: &config.issuer,
+                    client_id: &self.client.client_id,
+                    issued_at: now,
+                    expires_at: now.saturating_add(
+                        config
+                            .id_token_lifespan(self.client, self.grant)
+                            .whole_seconds(),
+                    ),
+                    access_token: Some(&access_token),
+                    code,
+                    with_nonce,
+                },
+            )?),
+            None => None,
+        };
+        Ok(Minted {
+            response: TokenResponse {
+                access_token,
+                token_type: "bearer".to_owned(),
+                expires_in,
+                refresh_token,
+                scope: Some(self.scope.to_string()),
+                id_token,
+            },
+            records,
+        })
+    }
+}
+
+/// The algorithm of a client's ID tokens (RS256 unless it registered another).
+pub(crate) fn id_token_alg(client: &Client) -> Algorithm {
+    client
+        .id_token_signed_response_alg
+        .as_deref()
+        .and_then(Algorithm::parse)
+        .unwrap_or(Algorithm::RS256)
+}
+
+/// A spent code or refresh token presented again: the token has leaked, so revoke its
+/// whole grant family, durably, and refuse (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+pub(crate) async fn revoke_replayed(
+    provider: &Provider,
+    grant_id: &str,
+    message: &'static str,
+) -> crate::Error {
+    tracing::warn!(grant_id, message, "replay detected: revoking the grant");
+    match provider.store().revoke_grant(grant_id).await {
+        Ok(()) => crate::Error::invalid_grant(message),
+        Err(e) => e,
+    }
+}

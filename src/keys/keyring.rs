@@ -1,0 +1,623 @@
+//! [`Keyring`]: the one signer, generic over the crypto backend.
+//!
+//! A keyring holds, per algorithm, one **current** key (it signs), at most one **next**
+//! key (published in the JWKS so verifiers cache it before it signs) and any number of
+//! **retired** keys (published until their `until`, when what they signed has expired).
+//!
+//! Rotation, in three calls, spaced by the JWKS cache lifetime and the token lifetime:
+//!
+//! 1. [`Keyring::add_next`] (or [`Keyring::import_pem`]): a new key is published.
+//! 2. [`Keyring::promote`]: the next key signs; the old current key is retired until
+//!    `retire_until`.
+//! 3. [`Keyring::drop_retired`]: retired keys past their `until` leave the JWKS.
+//!
+//! The key set lives behind `RwLock<Arc<KeySet>>`: signing clones the `Arc` under a read
+//! lock and signs without holding the lock; rotation builds a new set and swaps it in.
+//! Every key is parsed once, when it enters the keyring, and its protected headers for
+//! the common `typ` values are encoded once too, so a signature costs the signature
+//! itself plus base64 of the payload and one allocation.
+//!
+//! Persistence is optional: every rotation call takes an optional [`KeyStore`] and the
+//! system secrets (the first seals; see [`sealed`](super::sealed)). The store is written
+//! first, then the in-memory set is swapped, so a failed write leaves the keyring as it
+//! was. Rotations of one keyring are meant to come from one task at a time.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use p256::elliptic_curve::zeroize::Zeroizing;
+use serde::Serialize;
+
+use super::backend::{pem_to_pkcs8, Backend};
+use super::sealed::{open_private_key, seal_private_key};
+use super::{Algorithm, KeySigner};
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{KeyState, StoredKey};
+use crate::random::{Entropy, OsEntropy};
+use crate::storage::KeyStore;
+
+/// Signs with the pure-Rust backend (`rsa`, `p256`): the default signer.
+#[cfg(feature = "rust-crypto")]
+pub type LocalSigner = Keyring<super::RustCrypto>;
+
+/// Signs with aws-lc-rs: the fast signer.
+#[cfg(feature = "aws-lc")]
+pub type AwsLcSigner = Keyring<super::AwsLc>;
+
+/// The `typ` values whose protected headers are encoded ahead of time, per key.
+const COMMON_TYPES: [&str; 4] = ["JWT", "at+jwt", "logout+jwt", "token-introspection+jwt"];
+
+/// The algorithms, in a fixed order (the index of the signing key table).
+const ALGORITHMS: [Algorithm; 2] = [Algorithm::RS256, Algorithm::ES256];
+
+const fn index(alg: Algorithm) -> usize {
+    match alg {
+        Algorithm::RS256 => 0,
+        Algorithm::ES256 => 1,
+    }
+}
+
+/// A set of signing keys that rotates while shared: implements [`KeySigner`].
+///
+/// Use it through [`LocalSigner`] (feature `rust-crypto`) or [`AwsLcSigner`] (feature
+/// `aws-lc`); both store keys the same way, so either loads what the other persisted.
+pub struct Keyring<B: Backend> {
+    set: RwLock<Arc<KeySet<B>>>,
+    entropy: Arc<dyn Entropy>,
+}
+
+/// What a keyring reports about one of its keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The key id.
+    pub kid: String,
+    /// The algorithm it signs with.
+    pub alg: Algorithm,
+    /// Where it is in its rotation.
+    pub state: KeyState,
+    /// When it entered the keyring (unix seconds; 0 for keys made by
+    /// [`Keyring::generate`], which takes no time).
+    pub created_at: i64,
+}
+
+impl<B: Backend> Keyring<B> {
+    /// An ephemeral keyring with a fresh current key for each of `algs`, kept in memory
+    /// only. Keys come from the operating system's generator.
+    pub fn generate(algs: &[Algorithm]) -> Result<Self> {
+        Self::generate_with_entropy(algs, Arc::new(OsEntropy))
+    }
+
+    /// Like [`generate`](Self::generate), drawing randomness (key generation where the
+    /// backend allows it, sealing nonces) from `entropy`.
+    pub fn generate_with_entropy(algs: &[Algorithm], entropy: Arc<dyn Entropy>) -> Result<Self> {
+        let mut slots = Vec::new();
+        for alg in distinct(algs) {
+            let pkcs8 = B::generate(alg, &*entropy)?;
+            slots.push(Slot {
+                state: KeyState::Current,
+                key: Arc::new(LoadedKey::new(alg, pkcs8, None, 0)?),
+            });
+        }
+        Ok(Self::from_slots(slots, entropy))
+    }
+
+    /// Loads every key in `store`, opening each with `secrets` (current first, older after),
+    /// and generates and persists a current key for each of `algs` that has none.
+    ///
+    /// Fails if a stored key cannot be opened (e.g. no secret fits) or parsed. Keys of an
+    /// algorithm this version does not know are skipped with a warning.
+    pub async fn load_or_generate(
+        store: &dyn KeyStore,
+        secrets: &[Vec<u8>],
+        algs: &[Algorithm],
+        now: i64,
+    ) -> Result<Self> {
+        Self::load_or_generate_with_entropy(store, secrets, algs, now, Arc::new(OsEntropy)).await
+    }
+
+    /// Like [`load_or_generate`](Self::load_or_generate), drawing randomness from `entropy`.
+    pub async fn load_or_generate_with_entropy(
+        store: &dyn KeyStore,
+        secrets: &[Vec<u8>],
+        algs: &[Algorithm],
+        now: i64,
+        entropy: Arc<dyn Entropy>,
+    ) -> Result<Self> {
+        let mut slots = Vec::new();
+        for record in store.keys().await? {
+            let Some(alg) = Algorithm::parse(&record.alg) else {
+                tracing::warn!(kid = %record.kid, alg = %record.alg, "skipping a stored key of an unknown algorithm");
+                continue;
+            };
+            let pkcs8 = open_private_key(secrets, &record.kid, alg, &record.sealed_private_key)?;
+            let key = LoadedKey::new(alg, pkcs8, Some(record.kid.clone()), record.created_at)
+                .map_err(|e| {
+                    Error::internal(format_args!(
+                        "stored key {} is unusable: {}",
+                        record.kid,
+                        e.description()
+                    ))
+                })?;
+            slots.push(Slot {
+                state: record.state,
+                key: Arc::new(key),
+            });
+        }
+        let keyring = Self::from_slots(slots, entropy);
+        for alg in distinct(algs) {
+            if keyring.snapshot().signer(alg).is_none() {
+                keyring.add_next(Some(store), secrets, alg, now).await?;
+            }
+        }
+        Ok(keyring)
+    }
+
+    /// Generates a key for `alg` and adds it as the **next** key: published, not signing.
+    /// If `alg` has no current key, the new key becomes current instead. A next key
+    /// already waiting for `alg` (it never signed) is replaced.
+    ///
+    /// With a `store`, the key is persisted sealed under `secrets[0]`. Returns its `kid`.
+    pub async fn add_next(
+        &self,
+        store: Option<&dyn KeyStore>,
+        secrets: &[Vec<u8>],
+        alg: Algorithm,
+        now: i64,
+    ) -> Result<String> {
+        let pkcs8 = B::generate(alg, &*self.entropy)?;
+        self.add(store, secrets, alg, pkcs8, now).await
+    }
+
+    /// Imports a PEM private key for `alg` — PKCS#8 (`PRIVATE KEY`), PKCS#1
+    /// (`RSA PRIVATE KEY`) or SEC 1 (`EC PRIVATE KEY`, P-256) — and adds it as
+    /// [`add_next`](Self::add_next) does: next, or current if `alg` has none.
+    ///
+    /// Its `kid` is the RFC 7638 thumbprint. RSA keys under 2048 bits, keys that do not
+    /// match `alg`, and a key already in the keyring are refused. Returns the `kid`.
+    pub async fn import_pem(
+        &self,
+        store: Option<&dyn KeyStore>,
+        secrets: &[Vec<u8>],
+        alg: Algorithm,
+        pem: &str,
+        now: i64,
+    ) -> Result<String> {
+        let pkcs8 = pem_to_pkcs8(pem)?;
+        self.add(store, secrets, alg, pkcs8, now).await
+    }
+
+    /// Imports a PKCS#8 DER private key for `alg`, as [`import_pem`](Self::import_pem)
+    /// does. Returns the `kid`.
+    pub async fn import_pkcs8_der(
+        &self,
+        store: Option<&dyn KeyStore>,
+        secrets: &[Vec<u8>],
+        alg: Algorithm,
+        pkcs8_der: &[u8],
+        now: i64,
+    ) -> Result<String> {
+        self.add(store, secrets, alg, Zeroizing::new(pkcs8_der.to_vec()), now)
+            .await
+    }
+
+    /// Makes the next key for `alg` the current one; every key that was current for `alg`
+    /// is retired until `retire_until` (unix seconds): set it past the expiry of the
+    /// longest-lived token the old key may have signed. Returns the new current `kid`.
+    ///
+    /// Fails with `not_found` if `alg` has no next key.
+    pub async fn promote(
+        &self,
+        store: Option<&dyn KeyStore>,
+        secrets: &[Vec<u8>],
+        alg: Algorithm,
+        retire_until: i64,
+    ) -> Result<String> {
+        let set = self.snapshot();
+        let next = set
+            .slots
+            .iter()
+            .find(|s| s.key.alg == alg && s.state == KeyState::Next)
+            .map(|s| Arc::clone(&s.key))
+            .ok_or_else(|| {
+                Error::not_found("there is no next key to promote for this algorithm")
+            })?;
+        let retiring: Vec<Arc<LoadedKey<B>>> = set
+            .slots
+            .iter()
+            .filter(|s| s.key.alg == alg && s.state == KeyState::Current)
+            .map(|s| Arc::clone(&s.key))
+            .collect();
+        let retired = KeyState::Retired {
+            until: retire_until,
+        };
+        if let Some(store) = store {
+            // The new key first: a crash in between leaves two current keys (the newest
+            // signs), never none.
+            store
+                .put_key(self.record(secrets, &next, KeyState::Current)?)
+                .await?;
+            for key in &retiring {
+                store.put_key(self.record(secrets, key, retired)?).await?;
+            }
+        }
+        self.update(|slots| {
+            for slot in slots.iter_mut() {
+                if slot.key.kid == next.kid {
+                    slot.state = KeyState::Current;
+                } else if retiring.iter().any(|k| k.kid == slot.key.kid) {
+                    slot.state = retired;
+                }
+            }
+        });
+        Ok(next.kid.clone())
+    }
+
+    /// Removes the retired keys whose `until` is at or before `now`, from the keyring and
+    /// from `store`. Returns the removed `kid`s.
+    pub async fn drop_retired(
+        &self,
+        store: Option<&dyn KeyStore>,
+        now: i64,
+    ) -> Result<Vec<String>> {
+        let doomed: Vec<String> = self
+            .snapshot()
+            .slots
+            .iter()
+            .filter(|s| matches!(s.state, KeyState::Retired { until } if until <= now))
+            .map(|s| s.key.kid.clone())
+            .collect();
+        if let Some(store) = store {
+            for kid in &doomed {
+                store.delete_key(kid).await?;
+            }
+        }
+        self.update(|slots| slots.retain(|s| !doomed.contains(&s.key.kid)));
+        Ok(doomed)
+    }
+
+    /// Every key in the keyring, signing keys first.
+    pub fn keys(&self) -> Vec<KeyInfo> {
+        self.snapshot()
+            .published()
+            .map(|s| KeyInfo {
+                kid: s.key.kid.clone(),
+                alg: s.key.alg,
+                state: s.state,
+                created_at: s.key.created_at,
+            })
+            .collect()
+    }
+
+    fn from_slots(slots: Vec<Slot<B>>, entropy: Arc<dyn Entropy>) -> Self {
+        Self {
+            set: RwLock::new(Arc::new(KeySet::new(slots))),
+            entropy,
+        }
+    }
+
+    fn snapshot(&self) -> Arc<KeySet<B>> {
+        Arc::clone(&self.set.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Applies `change` to the current slots and swaps in the resulting set.
+    fn update(&self, change: impl FnOnce(&mut Vec<Slot<B>>)) {
+        let mut guard = self.set.write().unwrap_or_else(PoisonError::into_inner);
+        let mut slots = guard.slots.clone();
+        change(&mut slots);
+        *guard = Arc::new(KeySet::new(slots));
+    }
+
+    async fn add(
+        &self,
+        store: Option<&dyn KeyStore>,
+        secrets: &[Vec<u8>],
+        alg: Algorithm,
+        pkcs8: Zeroizing<Vec<u8>>,
+        now: i64,
+    ) -> Result<String> {
+        let key = Arc::new(LoadedKey::<B>::new(alg, pkcs8, None, now)?);
+        let set = self.snapshot();
+        if set.slots.iter().any(|s| s.key.kid == key.kid) {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                "this key is already in the key set",
+            ));
+        }
+        let (state, replaced): (KeyState, Vec<String>) = if set.signer(alg).is_some() {
+            let waiting = set
+                .slots
+                .iter()
+                .filter(|s| s.key.alg == alg && s.state == KeyState::Next)
+                .map(|s| s.key.kid.clone())
+                .collect();
+            (KeyState::Next, waiting)
+        } else {
+            (KeyState::Current, Vec::new())
+        };
+        if let Some(store) = store {
+            store.put_key(self.record(secrets, &key, state)?).await?;
+            for kid in &replaced {
+                store.delete_key(kid).await?;
+            }
+        }
+        let kid = key.kid.clone();
+        self.update(|slots| {
+            slots.retain(|s| !replaced.contains(&s.key.kid));
+            slots.push(Slot { state, key });
+        });
+        Ok(kid)
+    }
+
+    /// The store record for `key` in `state`, sealed under the current secret.
+    fn record(
+        &self,
+        secrets: &[Vec<u8>],
+        key: &LoadedKey<B>,
+        state: KeyState,
+    ) -> Result<StoredKey> {
+        let secret = secrets
+            .first()
+            .ok_or_else(|| Error::internal("no system secret to seal signing keys with"))?;
+        Ok(StoredKey {
+            kid: key.kid.clone(),
+            alg: key.alg.as_str().to_owned(),
+            state,
+            sealed_private_key: seal_private_key(
+                secret,
+                &key.kid,
+                key.alg,
+                &key.pkcs8,
+                &*self.entropy,
+            )?,
+            created_at: key.created_at,
+        })
+    }
+}
+
+impl<B: Backend> KeySigner for Keyring<B> {
+    fn sign(&self, alg: Algorithm, typ: &str, payload: &[u8]) -> Result<String> {
+        let set = self.snapshot();
+        let key = set.signer(alg).ok_or_else(|| {
+            Error::internal(format_args!("no current {} signing key", alg.as_str()))
+        })?;
+        key.sign_compact(typ, payload)
+    }
+
+    fn current_kid(&self, alg: Algorithm) -> Option<String> {
+        self.snapshot().signer(alg).map(|k| k.kid.clone())
+    }
+
+    fn jwks(&self) -> serde_json::Value {
+        self.snapshot().jwks.clone()
+    }
+
+    fn algorithms(&self) -> Vec<Algorithm> {
+        let set = self.snapshot();
+        ALGORITHMS
+            .into_iter()
+            .filter(|&alg| set.signer(alg).is_some())
+            .collect()
+    }
+}
+
+impl<B: Backend> fmt::Debug for Keyring<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keyring")
+            .field("keys", &self.keys())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An immutable set of keys; a rotation builds a new one.
+struct KeySet<B: Backend> {
+    slots: Vec<Slot<B>>,
+    /// The signing key per algorithm, by [`index`].
+    signing: [Option<Arc<LoadedKey<B>>>; 2],
+    /// The public JWK Set, built once per set.
+    jwks: serde_json::Value,
+}
+
+struct Slot<B: Backend> {
+    state: KeyState,
+    key: Arc<LoadedKey<B>>,
+}
+
+impl<B: Backend> Clone for Slot<B> {
+    fn clone(&self) -> Self {
+        Self {
+            state: self.state,
+            key: Arc::clone(&self.key),
+        }
+    }
+}
+
+impl<B: Backend> KeySet<B> {
+    fn new(slots: Vec<Slot<B>>) -> Self {
+        // The newest current key signs (later in the list wins a tie).
+        let signing = ALGORITHMS.map(|alg| {
+            slots
+                .iter()
+                .filter(|s| s.key.alg == alg && s.state == KeyState::Current)
+                .max_by_key(|s| s.key.created_at)
+                .map(|s| Arc::clone(&s.key))
+        });
+        let mut set = Self {
+            slots,
+            signing,
+            jwks: serde_json::Value::Null,
+        };
+        let keys: Vec<serde_json::Value> = set.published().map(|s| s.key.jwk.clone()).collect();
+        set.jwks = serde_json::json!({ "keys": keys });
+        set
+    }
+
+    fn signer(&self, alg: Algorithm) -> Option<&Arc<LoadedKey<B>>> {
+        self.signing[index(alg)].as_ref()
+    }
+
+    /// The slots in JWKS order: signing keys first (verifiers that ignore `kid` pick
+    /// them), then other current keys, next keys and retired keys.
+    fn published(&self) -> impl Iterator<Item = &Slot<B>> {
+        let rank = |s: &Slot<B>| match s.state {
+            KeyState::Current
+                if self
+                    .signing
+                    .iter()
+                    .flatten()
+                    .any(|k| Arc::ptr_eq(k, &s.key)) =>
+            {
+                0
+            }
+            KeyState::Current => 1,
+            KeyState::Next => 2,
+            KeyState::Retired { .. } => 3,
+        };
+        (0..4).flat_map(move |r| self.slots.iter().filter(move |s| rank(s) == r))
+    }
+}
+
+/// A key parsed once, with everything signing needs precomputed.
+struct LoadedKey<B: Backend> {
+    kid: String,
+    alg: Algorithm,
+    created_at: i64,
+    key: B::Key,
+    /// Kept to re-seal the key when its state changes in the store.
+    pkcs8: Zeroizing<Vec<u8>>,
+    jwk: serde_json::Value,
+    signature_len: usize,
+    /// Encoded protected headers for [`COMMON_TYPES`], in that order.
+    headers: Vec<String>,
+}
+
+impl<B: Backend> LoadedKey<B> {
+    /// Parses `pkcs8` for `alg`; the `kid` defaults to the RFC 7638 thumbprint.
+    fn new(
+        alg: Algorithm,
+        pkcs8: Zeroizing<Vec<u8>>,
+        kid: Option<String>,
+        created_at: i64,
+    ) -> Result<Self> {
+        let key = B::load(alg, &pkcs8)?;
+        let public = B::public_key(&key);
+        public.check(alg)?;
+        let kid = kid.unwrap_or_else(|| public.thumbprint());
+        let headers = COMMON_TYPES
+            .iter()
+            .map(|typ| encode_header(alg, &kid, typ))
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            jwk: public.jwk(&kid, alg),
+            signature_len: public.signature_len(),
+            kid,
+            alg,
+            created_at,
+            key,
+            pkcs8,
+            headers,
+        })
+    }
+
+    fn header(&self, typ: &str) -> Result<Cow<'_, str>> {
+        match COMMON_TYPES.iter().position(|t| *t == typ) {
+            Some(i) => Ok(Cow::Borrowed(&self.headers[i])),
+            None => encode_header(self.alg, &self.kid, typ).map(Cow::Owned),
+        }
+    }
+
+    /// `base64url(header) . base64url(payload) . base64url(signature)`.
+    fn sign_compact(&self, typ: &str, payload: &[u8]) -> Result<String> {
+        let header = self.header(typ)?;
+        let mut jws = String::with_capacity(
+            header.len() + 2 + encoded_len(payload.len()) + encoded_len(self.signature_len),
+        );
+        jws.push_str(&header);
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
+        let signature = B::sign(&self.key, jws.as_bytes())?;
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut jws);
+        Ok(jws)
+    }
+}
+
+/// The base64url (unpadded) protected header `{"alg","kid","typ"}`.
+fn encode_header(alg: Algorithm, kid: &str, typ: &str) -> Result<String> {
+    #[derive(Serialize)]
+    struct Header<'a> {
+        alg: &'a str,
+        kid: &'a str,
+        typ: &'a str,
+    }
+    let json = serde_json::to_vec(&Header {
+        alg: alg.as_str(),
+        kid,
+        typ,
+    })
+    .map_err(|e| Error::internal(format_args!("encoding a JWS header: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
+}
+
+/// The length of `n` bytes in unpadded base64.
+const fn encoded_len(n: usize) -> usize {
+    (n * 4).div_ceil(3)
+}
+
+/// `algs` without repeats, in order.
+fn distinct(algs: &[Algorithm]) -> Vec<Algorithm> {
+    let mut seen = Vec::with_capacity(algs.len());
+    for &alg in algs {
+        if !seen.contains(&alg) {
+            seen.push(alg);
+        }
+    }
+    seen
+}
+
+#[cfg(all(test, feature = "rust-crypto"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_precomputed_and_match_fresh_encoding() {
+        let ring = LocalSigner::generate(&[Algorithm::ES256]).unwrap();
+        let set = ring.snapshot();
+        let key = set.signer(Algorithm::ES256).unwrap();
+        for typ in COMMON_TYPES {
+            assert!(matches!(key.header(typ).unwrap(), Cow::Borrowed(_)));
+            assert_eq!(
+                key.header(typ).unwrap(),
+                encode_header(Algorithm::ES256, &key.kid, typ).unwrap()
+            );
+        }
+        assert!(matches!(key.header("dpop+jwt").unwrap(), Cow::Owned(_)));
+    }
+
+    #[test]
+    fn exotic_typ_is_json_escaped() {
+        let encoded = encode_header(Algorithm::ES256, "k", "a\"b").unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(encoded).unwrap()).unwrap();
+        assert_eq!(json["typ"], "a\"b");
+        assert_eq!(json["alg"], "ES256");
+    }
+
+    #[test]
+    fn signature_len_is_exact() {
+        let ring = LocalSigner::generate(&[Algorithm::ES256]).unwrap();
+        let jws = ring.sign(Algorithm::ES256, "JWT", b"{}").unwrap();
+        let sig = jws.rsplit('.').next().unwrap();
+        assert_eq!(sig.len(), encoded_len(64));
+        assert_eq!(URL_SAFE_NO_PAD.decode(sig).unwrap().len(), 64);
+    }
+
+    #[test]
+    fn duplicates_in_algs_are_ignored() {
+        let ring = LocalSigner::generate(&[Algorithm::ES256, Algorithm::ES256]).unwrap();
+        assert_eq!(ring.keys().len(), 1);
+        assert_eq!(ring.algorithms(), vec![Algorithm::ES256]);
+    }
+}

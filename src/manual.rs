@@ -1,0 +1,44 @@
+//! The manual: read this first.
+//!
+//! # Architecture
+//!
+//! portcullis is a *sans-IO* engine. It never opens a socket, never names an HTTP
+//! framework, never spawns a task and never reads the wall clock on its own: values go
+//! in, values come out, and the application does the IO. Three layers, each usable alone:
+//!
+//! 1. **Operations**: async methods on [`Provider`](crate::Provider) (`token`, client
+//!    admin, …), each taking a parsed request type and returning a response type or an
+//!    [`Error`](crate::Error). Requests are parsed once (`TokenRequest::from_form`); a
+//!    parsed request is well-formed.
+//! 2. **HTTP mapping**: `portcullis::http`, from `http::Request<Bytes>` to
+//!    `http::Response<Bytes>` (a later milestone).
+//! 3. **Adapters**: the examples for axum, actix-web and hyper.
+//!
+//! Time comes from an injected [`Clock`](crate::clock::Clock); randomness from an injected
+//! [`Entropy`](crate::random::Entropy) over `rand_core`, so every test can be
+//! deterministic.
+//!
+//! # The storage contract
+//!
+//! See [`storage`](crate::storage): every operation that protects users (consume a code,
+//! rotate a refresh token, revoke a grant) is one atomic trait method, durable when it
+//! returns. One conformance suite (`tests/storage_conformance.rs`) runs against every
+//! backend.
+//!
+//! # Security defaults
+//!
+//! - Opaque tokens are 32 random bytes plus an HMAC-SHA256 under the system secret; only
+//!   the HMAC is stored. The kind prefix is covered by the MAC. Secrets rotate: the first
+//!   signs, all verify.
+//! - Client secrets are stored as tagged hashes and compared in constant time: SHA-256
+//!   for the 256-bit secrets the server generates (fast, and safe at that entropy),
+//!   PBKDF2-SHA256 (25,000 iterations) for secrets a caller chose.
+//! - A client must authenticate with the method it registered.
+//! - PKCE is required for public clients (optionally for all), S256 only unless `plain`
+//!   is enabled, and a `code_verifier` without a challenge is refused (downgrade).
+//! - An authorization code is redeemed at most once; presenting it again revokes every
+//!   token issued from it. Refresh tokens rotate; presenting a spent one revokes the whole
+//!   family. A refresh never widens the scope, and only the client the token was issued
+//!   to may use it.
+//! - Every error a client sees is a standard code with a safe description; internal
+//!   detail goes to `tracing`.

@@ -1,0 +1,315 @@
+//! Login and consent: the authorization flow's state, remembered login sessions and
+//! consent sessions, as the store keeps them (Hydra v2 semantics).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::scope::Scope;
+use super::token::Pkce;
+
+/// Which response types an authorization request asked for (OAuth 2.0 Multiple Response
+/// Type Encoding Practices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct ResponseType {
+    /// `code`
+    pub code: bool,
+    /// `token`
+    pub token: bool,
+    /// `id_token`
+    pub id_token: bool,
+}
+
+impl ResponseType {
+    /// Parses a space-separated response type; `None` if empty or unknown.
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut rt = Self::default();
+        for part in s.split(' ').filter(|p| !p.is_empty()) {
+            let flag = match part {
+                "code" => &mut rt.code,
+                "token" => &mut rt.token,
+                "id_token" => &mut rt.id_token,
+                _ => return None,
+            };
+            if *flag {
+                return None;
+            }
+            *flag = true;
+        }
+        (rt.code || rt.token || rt.id_token).then_some(rt)
+    }
+
+    /// The normalised name (`code id_token token` order), as clients register it.
+    pub fn name(self) -> String {
+        let mut parts = Vec::with_capacity(3);
+        if self.code {
+            parts.push("code");
+        }
+        if self.id_token {
+            parts.push("id_token");
+        }
+        if self.token {
+            parts.push("token");
+        }
+        parts.join(" ")
+    }
+
+    /// Whether a token comes back through the front channel (implicit or hybrid).
+    pub fn is_front_channel(self) -> bool {
+        self.token || self.id_token
+    }
+}
+
+/// How the authorization response reaches the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    /// In the redirect URI's query (`code` only).
+    Query,
+    /// In the redirect URI's fragment.
+    Fragment,
+    /// An auto-submitting HTML form (OAuth 2.0 Form Post Response Mode).
+    FormPost,
+}
+
+impl ResponseMode {
+    /// Parses a `response_mode` value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "query" => Some(Self::Query),
+            "fragment" => Some(Self::Fragment),
+            "form_post" => Some(Self::FormPost),
+            _ => None,
+        }
+    }
+}
+
+/// The `prompt` values (OIDC Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Prompt {
+    /// `none`: no interaction allowed.
+    pub none: bool,
+    /// `login`: re-authenticate.
+    pub login: bool,
+    /// `consent`: ask for consent again.
+    pub consent: bool,
+    /// `select_account`: let the user choose an account.
+    pub select_account: bool,
+}
+
+/// A validated authorization request, kept with its flow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    /// The client.
+    pub client_id: String,
+    /// The redirect URI the response goes to (given, or the client's only one).
+    pub redirect_uri: String,
+    /// Whether the request carried `redirect_uri` (then the token request must repeat it).
+    pub redirect_uri_given: bool,
+    /// The response type.
+    pub response_type: ResponseType,
+    /// The response mode.
+    pub response_mode: ResponseMode,
+    /// The requested scope.
+    pub scope: Scope,
+    /// The requested access token audiences.
+    pub audience: Vec<String>,
+    /// `state`, echoed.
+    pub state: Option<String>,
+    /// `nonce`, for the ID token.
+    pub nonce: Option<String>,
+    /// The PKCE challenge.
+    pub pkce: Option<Pkce>,
+    /// `prompt`.
+    pub prompt: Prompt,
+    /// `max_age` in seconds.
+    pub max_age: Option<i64>,
+    /// The OIDC context shown to the login and consent apps.
+    pub oidc_context: OidcContext,
+}
+
+/// Hydra's `oidc_context`: what the client said about the login.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OidcContext {
+    /// `acr_values`, split.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acr_values: Vec<String>,
+    /// `display`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+    /// The claims of a valid `id_token_hint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_hint_claims: Option<Map<String, Value>>,
+    /// `login_hint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_hint: Option<String>,
+    /// `ui_locales`, split.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ui_locales: Vec<String>,
+    /// `claims_locales`, split.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claims_locales: Vec<String>,
+}
+
+/// Where a flow is. Each step moves forward exactly once (compare-and-swap on
+/// [`Flow::version`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowState {
+    /// Waiting for the login app to accept or reject.
+    LoginRequested,
+    /// The login app answered; the browser holds the login verifier.
+    LoginHandled,
+    /// Waiting for the consent app to accept or reject.
+    ConsentRequested,
+    /// The consent app answered; the browser holds the consent verifier.
+    ConsentHandled,
+    /// The client has its response.
+    Done,
+}
+
+/// What the login app said when it accepted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AcceptLogin {
+    /// The authenticated subject.
+    pub subject: String,
+    /// Remember the login in the browser.
+    pub remember: bool,
+    /// For how many seconds (0: the session's default).
+    pub remember_for: i64,
+    /// Authentication context class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// Authentication methods.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// Context passed on to the consent app.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<Value>,
+    /// Extend the remembered session's lifespan.
+    pub extend_session_lifespan: bool,
+    /// A pairwise subject to use instead of `subject` in tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub force_subject_identifier: Option<String>,
+}
+
+/// What the consent app said when it accepted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AcceptConsent {
+    /// The scopes granted.
+    pub grant_scope: Vec<String>,
+    /// The audiences granted.
+    pub grant_access_token_audience: Vec<String>,
+    /// Extra claims for tokens.
+    pub session: ConsentClaims,
+    /// Remember the consent for later requests of this client.
+    pub remember: bool,
+    /// For how many seconds (0: forever).
+    pub remember_for: i64,
+}
+
+/// Hydra's consent `session`: extra claims for access tokens and ID tokens.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConsentClaims {
+    /// Extra access-token claims (introspection `ext`).
+    pub access_token: Map<String, Value>,
+    /// Extra ID-token and userinfo claims.
+    pub id_token: Map<String, Value>,
+}
+
+/// A rejection by the login or consent app (Hydra's `RejectOAuth2Request`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Rejection {
+    /// The error code for the client (default `access_denied`).
+    pub error: String,
+    /// Its description.
+    pub error_description: String,
+    /// A hint for debugging.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_hint: Option<String>,
+    /// An HTTP status for the error (informational).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+}
+
+/// One authorization flow: the request, then login, then consent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flow {
+    /// The flow id; also the login challenge.
+    pub id: String,
+    /// Bumped on every update; updates compare-and-swap on it.
+    pub version: u64,
+    /// Where the flow is.
+    pub state: FlowState,
+    /// The validated authorization request.
+    pub request: AuthorizationRequest,
+    /// The URL the browser first asked for.
+    pub request_url: String,
+    /// When it was requested (unix seconds).
+    pub requested_at: i64,
+    /// When the flow expires (unix seconds).
+    pub expires_at: i64,
+    /// The login session id (`sid`) in the browser, or the one to create.
+    pub session_id: String,
+    /// Whether login was skipped because the browser had a session.
+    pub login_skip: bool,
+    /// The subject known before login (from the browser session).
+    pub known_subject: Option<String>,
+    /// When the user authenticated, for `auth_time`.
+    pub auth_time: Option<i64>,
+    /// The login app's acceptance.
+    pub login: Option<AcceptLogin>,
+    /// The consent challenge, once asked.
+    pub consent_challenge: Option<String>,
+    /// Whether consent was skipped (remembered).
+    pub consent_skip: bool,
+    /// The consent app's acceptance.
+    pub consent: Option<AcceptConsent>,
+    /// A rejection by either app.
+    pub rejection: Option<Rejection>,
+}
+
+/// A remembered browser login (`sid`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginSession {
+    /// The session id (cookie value and `sid` claim).
+    pub sid: String,
+    /// Who is logged in.
+    pub subject: String,
+    /// When they authenticated (unix seconds).
+    pub authenticated_at: i64,
+    /// When the session ends (unix seconds).
+    pub expires_at: i64,
+    /// Whether the login app asked to remember it (else it only names the `sid`).
+    pub remember: bool,
+}
+
+/// A consent a subject gave a client; also the grant family of the tokens issued under
+/// it (its `id` is their `grant_id`), so revoking it revokes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentSession {
+    /// The consent id (the consent challenge, and the grant id).
+    pub id: String,
+    /// The subject.
+    pub subject: String,
+    /// The client.
+    pub client_id: String,
+    /// The login session it was given in.
+    pub sid: String,
+    /// The granted scope.
+    pub granted_scope: Scope,
+    /// The granted audiences.
+    pub granted_audience: Vec<String>,
+    /// The extra claims.
+    pub claims: ConsentClaims,
+    /// Whether it may skip later consent screens.
+    pub remember: bool,
+    /// Until when it is remembered (unix seconds; `None`: forever).
+    pub remember_until: Option<i64>,
+    /// When it was given (unix seconds).
+    pub handled_at: i64,
+}

@@ -1,0 +1,205 @@
+//! JWT access tokens (RFC 9068) and ID tokens (OpenID Connect Core §2).
+//!
+//! A JWT access token is recorded like an opaque one, keyed by the SHA-256 digest of the
+//! whole token (which fixes its `jti`). Presenting it for introspection or revocation is a
+//! digest and a lookup: no signature verification, and no forged token with a known `jti`
+//! can match.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::error::Result;
+use crate::keys::{Algorithm, KeySigner};
+use crate::model::TokenRecord;
+
+/// Claims an extra-claims map may never set in an ID token or userinfo.
+pub const PROTECTED_ID_TOKEN_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "sid",
+    "at_hash",
+    "c_hash",
+];
+
+/// The lookup key of a JWT: base64url(SHA-256(token)).
+pub fn digest(token: &str) -> String {
+    B64.encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Whether a token has the shape of a JWS compact serialization.
+pub fn looks_like_jwt(token: &str) -> bool {
+    token.starts_with("ey") && token.bytes().filter(|b| *b == b'.').count() == 2
+}
+
+/// `at_hash` / `c_hash` (OIDC Core §3.3.2.11): base64url of the left half of the SHA-256
+/// of the value, for the SHA-256 based algorithms.
+pub fn half_hash(value: &str) -> String {
+    let d = Sha256::digest(value.as_bytes());
+    B64.encode(&d[..16])
+}
+
+#[derive(Serialize)]
+struct AccessTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a [String],
+    exp: i64,
+    iat: i64,
+    nbf: i64,
+    jti: &'a str,
+    client_id: &'a str,
+    scope: String,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    ext: &'a Map<String, Value>,
+}
+
+/// Signs the RFC 9068 access token for `record` (`typ: at+jwt`).
+pub fn sign_access_token(
+    signer: &dyn KeySigner,
+    alg: Algorithm,
+    issuer: &str,
+    jti: &str,
+    record: &TokenRecord,
+) -> Result<String> {
+    let claims = AccessTokenClaims {
+        iss: issuer,
+        sub: &record.session.subject,
+        aud: &record.audience,
+        exp: record.expires_at,
+        iat: record.issued_at,
+        nbf: record.issued_at,
+        jti,
+        client_id: &record.client_id,
+        scope: record.scope.to_string(),
+        ext: &record.session.access_token_claims,
+    };
+    let payload = serde_json::to_vec(&claims).map_err(crate::Error::internal)?;
+    signer.sign(alg, "at+jwt", &payload)
+}
+
+/// What an ID token needs beyond the grant's session.
+#[derive(Debug, Clone, Copy)]
+pub struct IdTokenParts<'a> {
+    /// The issuer.
+    pub issuer: &'a str,
+    /// The client (`aud` and `azp`).
+    pub client_id: &'a str,
+    /// Issued at (unix seconds).
+    pub issued_at: i64,
+    /// Expires at (unix seconds).
+    pub expires_at: i64,
+    /// The access token issued with it, for `at_hash`.
+    pub access_token: Option<&'a str>,
+    /// The code issued with it, for `c_hash`.
+    pub code: Option<&'a str>,
+    /// Whether to include the request's `nonce` (not on refresh, OIDC Core §12.2).
+    pub with_nonce: bool,
+}
+
+/// Signs an ID token for a grant's session.
+pub fn sign_id_token(
+    signer: &dyn KeySigner,
+    alg: Algorithm,
+    session: &crate::model::Session,
+    parts: IdTokenParts<'_>,
+) -> Result<String> {
+    let mut claims: Map<String, Value> = session
+        .id_token_claims
+        .iter()
+        .filter(|(k, _)| !PROTECTED_ID_TOKEN_CLAIMS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut set = |k: &str, v: Value| {
+        claims.insert(k.to_owned(), v);
+    };
+    set("iss", parts.issuer.into());
+    set("sub", session.subject.as_str().into());
+    set("aud", parts.client_id.into());
+    set("azp", parts.client_id.into());
+    set("iat", parts.issued_at.into());
+    set("exp", parts.expires_at.into());
+    if let Some(t) = session.auth_time {
+        set("auth_time", t.into());
+    }
+    if parts.with_nonce {
+        if let Some(n) = &session.nonce {
+            set("nonce", n.as_str().into());
+        }
+    }
+    if let Some(acr) = &session.acr {
+        set("acr", acr.as_str().into());
+    }
+    if !session.amr.is_empty() {
+        set("amr", session.amr.clone().into());
+    }
+    if let Some(sid) = &session.sid {
+        set("sid", sid.as_str().into());
+    }
+    if let Some(at) = parts.access_token {
+        set("at_hash", half_hash(at).into());
+    }
+    if let Some(code) = parts.code {
+        set("c_hash", half_hash(code).into());
+    }
+    let payload = serde_json::to_vec(&claims).map_err(crate::Error::internal)?;
+    signer.sign(alg, "JWT", &payload)
+}
+
+/// Verifies a JWT this provider signed (e.g. an `id_token_hint`): signature against the
+/// published keys, and issuer. Expiry is not checked (OIDC Core §3.1.2.1 allows expired
+/// hints). Returns the claims.
+pub fn verify_own(signer: &dyn KeySigner, issuer: &str, token: &str) -> Result<Map<String, Value>> {
+    use jsonwebtoken::{decode, decode_header, jwk::JwkSet, DecodingKey, Validation};
+    let invalid = || {
+        crate::Error::invalid_request("The id_token_hint is not a valid ID token of this provider.")
+    };
+    let header = decode_header(token).map_err(|_| invalid())?;
+    if !matches!(
+        header.alg,
+        jsonwebtoken::Algorithm::RS256 | jsonwebtoken::Algorithm::ES256
+    ) {
+        return Err(invalid());
+    }
+    let kid = header.kid.ok_or_else(invalid)?;
+    let jwks: JwkSet = serde_json::from_value(signer.jwks()).map_err(crate::Error::internal)?;
+    let jwk = jwks.find(&kid).ok_or_else(invalid)?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|_| invalid())?;
+    let mut validation = Validation::new(header.alg);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    validation.set_issuer(&[issuer]);
+    let data = decode::<Map<String, Value>>(token, &key, &validation).map_err(|_| invalid())?;
+    Ok(data.claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_hash_matches_oidc_example_shape() {
+        // OIDC Core §3.3.2.11: left-most 128 bits, base64url: 22 characters.
+        assert_eq!(half_hash("x").len(), 22);
+        assert_ne!(half_hash("x"), half_hash("y"));
+    }
+
+    #[test]
+    fn jwt_shape() {
+        assert!(looks_like_jwt("eyJhbGciOiJ.eyJ.sig"));
+        assert!(!looks_like_jwt("ptc_at_abc.def"));
+    }
+}
