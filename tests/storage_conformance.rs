@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use portcullis::model::{
-    Client, KeyState, Scope, Session, StoredKey, TokenKind, TokenRecord, TokenStatus,
+    AcceptLogin, AuthorizationRequest, Client, ConsentClaims, ConsentSession, Flow, FlowState,
+    KeyState, LoginSession, OidcContext, Prompt, ResponseMode, ResponseType, Scope, Session,
+    StoredKey, TokenKind, TokenRecord, TokenStatus,
 };
 use portcullis::storage::{
-    ClientQuery, ClientStore, Consumed, KeyStore, MemoryStore, Rotated, SledStore, Storage,
-    TokenStore,
+    ClientQuery, ClientStore, Consumed, KeyStore, MemoryStore, Rotated, SessionSelector,
+    SessionStore, SledStore, Storage, TokenStore, REVOKED_GRANT_GRACE,
 };
 use portcullis::ErrorCode;
 use tokio::sync::Barrier;
@@ -75,6 +77,95 @@ fn key(kid: &str, state: KeyState, created_at: i64) -> StoredKey {
         sealed_private_key: vec![1, 2, 3, kid.len() as u8],
         created_at,
     }
+}
+
+fn flow(id: &str, expires_at: i64) -> Flow {
+    Flow {
+        id: id.to_owned(),
+        version: 0,
+        state: FlowState::LoginRequested,
+        request: AuthorizationRequest {
+            client_id: "app".to_owned(),
+            redirect_uri: "https://app.example.com/cb".to_owned(),
+            redirect_uri_given: true,
+            response_type: ResponseType::parse("code").unwrap(),
+            response_mode: ResponseMode::Query,
+            scope: Scope::parse("openid offline").unwrap(),
+            audience: vec![],
+            state: Some("xyz".to_owned()),
+            nonce: None,
+            pkce: None,
+            prompt: Prompt::default(),
+            max_age: None,
+            oidc_context: OidcContext::default(),
+        },
+        request_url: "https://auth.example.com/oauth2/auth?client_id=app".to_owned(),
+        requested_at: NOW,
+        expires_at,
+        session_id: format!("sid-{id}"),
+        login_skip: false,
+        known_subject: None,
+        auth_time: None,
+        login: None,
+        consent_challenge: None,
+        consent_skip: false,
+        consent: None,
+        rejection: None,
+    }
+}
+
+/// The flow moved one step forward.
+fn advanced(flow: &Flow, subject: &str) -> Flow {
+    Flow {
+        version: flow.version + 1,
+        state: FlowState::LoginHandled,
+        login: Some(AcceptLogin {
+            subject: subject.to_owned(),
+            ..AcceptLogin::default()
+        }),
+        ..flow.clone()
+    }
+}
+
+fn login(sid: &str, subject: &str, expires_at: i64) -> LoginSession {
+    LoginSession {
+        sid: sid.to_owned(),
+        subject: subject.to_owned(),
+        authenticated_at: NOW,
+        expires_at,
+        remember: true,
+    }
+}
+
+fn consent(id: &str, subject: &str, client_id: &str, handled_at: i64) -> ConsentSession {
+    ConsentSession {
+        id: id.to_owned(),
+        subject: subject.to_owned(),
+        client_id: client_id.to_owned(),
+        sid: "sid-1".to_owned(),
+        granted_scope: Scope::parse("openid").unwrap(),
+        granted_audience: vec![],
+        claims: ConsentClaims::default(),
+        remember: true,
+        remember_until: None,
+        handled_at,
+    }
+}
+
+async fn consent_ids<S: Storage>(store: &S, subject: &str) -> Vec<String> {
+    store
+        .consents(subject)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect()
+}
+
+fn sorted_ids<T>(items: Vec<T>, id: impl Fn(T) -> String) -> Vec<String> {
+    let mut ids: Vec<String> = items.into_iter().map(id).collect();
+    ids.sort();
+    ids
 }
 
 async fn status<S: Storage>(store: &S, signature: &str) -> Option<TokenStatus> {
@@ -721,6 +812,362 @@ async fn keys_put_list_delete<S: Storage + Clone>(store: S) {
     assert_eq!(store.keys().await.unwrap(), [k2_retired, k3]);
 }
 
+async fn revoke_grant_without_tokens<S: Storage + Clone>(store: S) {
+    store.revoke_grant("g-empty").await.unwrap();
+    let refused = |r: portcullis::Result<()>| {
+        assert_eq!(r.unwrap_err().code(), ErrorCode::InvalidGrant);
+    };
+    refused(store.insert_tokens(&[access("at-1", "g-empty")]).await);
+
+    // The first flush starts the grace period, counted from its `before`.
+    assert_eq!(store.flush_inactive(NOW).await.unwrap(), 0);
+    refused(store.insert_tokens(&[access("at-2", "g-empty")]).await);
+    assert_eq!(
+        store
+            .flush_inactive(NOW + REVOKED_GRANT_GRACE)
+            .await
+            .unwrap(),
+        0
+    );
+    refused(store.insert_tokens(&[access("at-3", "g-empty")]).await);
+
+    // Revoking again during the grace does not shorten it.
+    store.revoke_grant("g-empty").await.unwrap();
+    assert_eq!(store.flush_inactive(NOW + 10).await.unwrap(), 0);
+    refused(store.insert_tokens(&[access("at-4", "g-empty")]).await);
+
+    store
+        .flush_inactive(NOW + REVOKED_GRANT_GRACE + 1)
+        .await
+        .unwrap();
+    store
+        .insert_tokens(&[access("at-5", "g-empty")])
+        .await
+        .expect("the marker is gone after the grace");
+
+    // A grant whose tokens were all flushed before it was revoked counts as tokenless.
+    store
+        .insert_tokens(&[expiring(access("at-old", "g-flushed"), NOW - 10)])
+        .await
+        .unwrap();
+    assert_eq!(store.flush_inactive(NOW).await.unwrap(), 1);
+    store.revoke_grant("g-flushed").await.unwrap();
+    store.flush_inactive(NOW + 1).await.unwrap();
+    refused(store.insert_tokens(&[access("at-6", "g-flushed")]).await);
+}
+
+async fn flow_create_get_update<S: Storage + Clone>(store: S) {
+    let f0 = flow("f1", NOW + 1800);
+    assert_eq!(store.get_flow("f1").await.unwrap(), None);
+    store.create_flow(&f0).await.unwrap();
+    assert_eq!(store.get_flow("f1").await.unwrap().as_ref(), Some(&f0));
+
+    let dup = store
+        .create_flow(&advanced(&f0, "mallory"))
+        .await
+        .unwrap_err();
+    assert_eq!(dup.code(), ErrorCode::Conflict);
+    assert_eq!(
+        store.get_flow("f1").await.unwrap().as_ref(),
+        Some(&f0),
+        "a refused duplicate does not overwrite"
+    );
+
+    let f1 = advanced(&f0, "alice");
+    assert!(
+        store.update_flow(&f1).await.unwrap(),
+        "the right version wins"
+    );
+    assert_eq!(store.get_flow("f1").await.unwrap().as_ref(), Some(&f1));
+
+    assert!(
+        !store.update_flow(&advanced(&f0, "mallory")).await.unwrap(),
+        "an update from a stale version is refused"
+    );
+    let skip = Flow {
+        version: f1.version + 2,
+        ..f1.clone()
+    };
+    assert!(
+        !store.update_flow(&skip).await.unwrap(),
+        "an update skipping a version is refused"
+    );
+    let same = Flow { ..f1.clone() };
+    assert!(
+        !store.update_flow(&same).await.unwrap(),
+        "an update to the same version is refused"
+    );
+    assert_eq!(store.get_flow("f1").await.unwrap().as_ref(), Some(&f1));
+
+    assert!(
+        !store
+            .update_flow(&advanced(&flow("ghost", NOW), "alice"))
+            .await
+            .unwrap(),
+        "a missing flow is not updated"
+    );
+    assert_eq!(store.get_flow("ghost").await.unwrap(), None);
+
+    let f2 = advanced(&f1, "alice");
+    assert!(store.update_flow(&f2).await.unwrap());
+    assert_eq!(store.get_flow("f1").await.unwrap().unwrap().version, 2);
+}
+
+async fn concurrent_flow_updates<S: Storage + Clone>(store: S) {
+    const TASKS: usize = 16;
+    let f0 = flow("f1", NOW + 1800);
+    store.create_flow(&f0).await.unwrap();
+    let barrier = Arc::new(Barrier::new(TASKS));
+    let handles: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            let next = advanced(&f0, &format!("user-{i}"));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                (i, store.update_flow(&next).await)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for h in handles {
+        let (i, won) = h.await.unwrap();
+        if won.expect("no error under contention") {
+            winners.push(i);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one update from a version wins");
+    let stored = store.get_flow("f1").await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    assert_eq!(
+        stored.login.unwrap().subject,
+        format!("user-{}", winners[0]),
+        "the winner's flow is stored"
+    );
+}
+
+async fn login_sessions_by_sid_and_subject<S: Storage + Clone>(store: S) {
+    assert_eq!(store.get_login_session("s1").await.unwrap(), None);
+    for l in [
+        login("s1", "alice", NOW + 100),
+        login("s2", "alice", NOW + 100),
+        login("s3", "bob", NOW + 100),
+        login("s4", "alice2", NOW + 100),
+    ] {
+        store.put_login_session(&l).await.unwrap();
+    }
+    assert_eq!(
+        store.get_login_session("s1").await.unwrap(),
+        Some(login("s1", "alice", NOW + 100))
+    );
+
+    // Replacing a session, even with another subject, moves it.
+    store
+        .put_login_session(&login("s2", "carol", NOW + 200))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_login_session("s2").await.unwrap(),
+        Some(login("s2", "carol", NOW + 200))
+    );
+
+    let gone = store
+        .delete_login_sessions(SessionSelector::Sid("s3"))
+        .await
+        .unwrap();
+    assert_eq!(gone, [login("s3", "bob", NOW + 100)]);
+    assert_eq!(store.get_login_session("s3").await.unwrap(), None);
+    assert!(store
+        .delete_login_sessions(SessionSelector::Sid("s3"))
+        .await
+        .unwrap()
+        .is_empty());
+
+    store
+        .put_login_session(&login("s5", "alice", NOW + 100))
+        .await
+        .unwrap();
+    let gone = store
+        .delete_login_sessions(SessionSelector::Subject("alice"))
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted_ids(gone, |l| l.sid),
+        ["s1", "s5"],
+        "only alice's sessions (s2 moved to carol)"
+    );
+    assert_eq!(store.get_login_session("s1").await.unwrap(), None);
+    assert_eq!(store.get_login_session("s5").await.unwrap(), None);
+    assert!(store.get_login_session("s2").await.unwrap().is_some());
+    assert!(
+        store.get_login_session("s4").await.unwrap().is_some(),
+        "a subject with alice as a prefix is untouched"
+    );
+    assert!(store
+        .delete_login_sessions(SessionSelector::Subject("alice"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .delete_login_sessions(SessionSelector::Subject("carol"))
+            .await
+            .unwrap(),
+        [login("s2", "carol", NOW + 200)]
+    );
+}
+
+async fn consents_newest_first<S: Storage + Clone>(store: S) {
+    assert!(store.consents("alice").await.unwrap().is_empty());
+    store
+        .put_consent(&consent("c2", "alice", "app", NOW - 50))
+        .await
+        .unwrap();
+    store
+        .put_consent(&consent("c1", "alice", "app", NOW - 100))
+        .await
+        .unwrap();
+    store
+        .put_consent(&consent("c3", "alice", "other", NOW))
+        .await
+        .unwrap();
+    store
+        .put_consent(&consent("b1", "bob", "app", NOW))
+        .await
+        .unwrap();
+    store
+        .put_consent(&consent("n1", "alice-2", "app", NOW))
+        .await
+        .unwrap();
+    store
+        .put_consent(&consent("m1", "-1", "app", NOW - 1_000_000_000_000))
+        .await
+        .unwrap();
+    store
+        .put_consent(&consent("m2", "-1", "app", -5))
+        .await
+        .unwrap();
+    assert_eq!(consent_ids(&store, "alice").await, ["c3", "c2", "c1"]);
+    assert_eq!(consent_ids(&store, "bob").await, ["b1"]);
+    assert_eq!(
+        consent_ids(&store, "-1").await,
+        ["m2", "m1"],
+        "ordered by time, negative times too"
+    );
+    assert_eq!(
+        store.consents("alice").await.unwrap()[0],
+        consent("c3", "alice", "other", NOW),
+        "stored unchanged"
+    );
+
+    // Same time: the one stored last comes first.
+    store
+        .put_consent(&consent("c4", "alice", "app", NOW))
+        .await
+        .unwrap();
+    assert_eq!(consent_ids(&store, "alice").await, ["c4", "c3", "c2", "c1"]);
+
+    // Storing an id again replaces it (and moves it by its new time).
+    let mut renewed = consent("c1", "alice", "app", NOW + 10);
+    renewed.granted_audience = vec!["https://api.example.com".to_owned()];
+    store.put_consent(&renewed).await.unwrap();
+    assert_eq!(consent_ids(&store, "alice").await, ["c1", "c4", "c3", "c2"]);
+    assert_eq!(store.consents("alice").await.unwrap()[0], renewed);
+    store
+        .put_consent(&consent("c3", "alice", "other", NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        consent_ids(&store, "alice").await,
+        ["c1", "c3", "c4", "c2"],
+        "replaced with the same time, it counts as stored last"
+    );
+    assert_eq!(consent_ids(&store, "bob").await, ["b1"]);
+}
+
+async fn delete_consents_all_or_one_client<S: Storage + Clone>(store: S) {
+    for c in [
+        consent("a1", "alice", "app", NOW - 30),
+        consent("a2", "alice", "other", NOW - 20),
+        consent("a3", "alice", "app", NOW - 10),
+        consent("a4", "alice", "third", NOW),
+        consent("b1", "bob", "app", NOW),
+    ] {
+        store.put_consent(&c).await.unwrap();
+    }
+    let gone = store.delete_consents("alice", Some("app")).await.unwrap();
+    assert_eq!(sorted_ids(gone.clone(), |c| c.id), ["a1", "a3"]);
+    assert!(gone.contains(&consent("a1", "alice", "app", NOW - 30)));
+    assert_eq!(consent_ids(&store, "alice").await, ["a4", "a2"]);
+    assert_eq!(consent_ids(&store, "bob").await, ["b1"], "bob's stay");
+    assert!(store
+        .delete_consents("alice", Some("app"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .delete_consents("nobody", None)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A deleted consent stored again is a fresh one.
+    store
+        .put_consent(&consent("a1", "alice", "app", NOW + 5))
+        .await
+        .unwrap();
+    assert_eq!(consent_ids(&store, "alice").await, ["a1", "a4", "a2"]);
+
+    let gone = store.delete_consents("alice", None).await.unwrap();
+    assert_eq!(sorted_ids(gone, |c| c.id), ["a1", "a2", "a4"]);
+    assert!(store.consents("alice").await.unwrap().is_empty());
+    assert_eq!(consent_ids(&store, "bob").await, ["b1"]);
+}
+
+async fn flush_sessions_removes_expired_only<S: Storage + Clone>(store: S) {
+    store.create_flow(&flow("f-old", NOW - 1)).await.unwrap();
+    store.create_flow(&flow("f-now", NOW)).await.unwrap();
+    store.create_flow(&flow("f-live", NOW + 60)).await.unwrap();
+    store
+        .put_login_session(&login("s-old", "alice", NOW - 100))
+        .await
+        .unwrap();
+    store
+        .put_login_session(&login("s-live", "alice", NOW + 100))
+        .await
+        .unwrap();
+    store
+        .put_consent(&consent("c1", "alice", "app", NOW - 1_000_000))
+        .await
+        .unwrap();
+
+    assert_eq!(store.flush_sessions(NOW).await.unwrap(), 2);
+    assert_eq!(store.get_flow("f-old").await.unwrap(), None);
+    assert!(
+        store.get_flow("f-now").await.unwrap().is_some(),
+        "expiring exactly at `before` is kept"
+    );
+    assert!(store.get_flow("f-live").await.unwrap().is_some());
+    assert_eq!(store.get_login_session("s-old").await.unwrap(), None);
+    assert!(store.get_login_session("s-live").await.unwrap().is_some());
+    assert_eq!(
+        consent_ids(&store, "alice").await,
+        ["c1"],
+        "consents are not flushed"
+    );
+    assert_eq!(store.flush_sessions(NOW).await.unwrap(), 0, "nothing left");
+
+    // The subject index forgot the flushed session.
+    assert_eq!(
+        store
+            .delete_login_sessions(SessionSelector::Subject("alice"))
+            .await
+            .unwrap(),
+        [login("s-live", "alice", NOW + 100)]
+    );
+    assert_eq!(store.flush_sessions(NOW + 1000).await.unwrap(), 2);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -759,6 +1206,13 @@ conformance!(
     flush_inactive_removes_expired_only,
     flush_inactive_keeps_needed_markers,
     keys_put_list_delete,
+    revoke_grant_without_tokens,
+    flow_create_get_update,
+    concurrent_flow_updates,
+    login_sessions_by_sid_and_subject,
+    consents_newest_first,
+    delete_consents_all_or_one_client,
+    flush_sessions_removes_expired_only,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -811,6 +1265,31 @@ async fn sled_state_survives_reopen() {
             .await
             .unwrap();
         store.put_key(key("k2", KeyState::Next, NOW)).await.unwrap();
+
+        let f0 = flow("f1", NOW + 1800);
+        store.create_flow(&f0).await.unwrap();
+        assert!(store.update_flow(&advanced(&f0, "alice")).await.unwrap());
+        for l in [
+            login("s1", "alice", NOW + 100),
+            login("s2", "alice", NOW + 100),
+            login("s3", "bob", NOW + 100),
+        ] {
+            store.put_login_session(&l).await.unwrap();
+        }
+        for c in [
+            consent("c1", "alice", "app", NOW - 10),
+            consent("c2", "alice", "other", NOW),
+            consent("c3", "alice", "third", NOW + 10),
+        ] {
+            store.put_consent(&c).await.unwrap();
+        }
+        store.revoke_grant("g-empty").await.unwrap();
+        // Revocations, the last writes before the store is dropped.
+        store
+            .delete_login_sessions(SessionSelector::Subject("alice"))
+            .await
+            .unwrap();
+        store.delete_consents("alice", Some("other")).await.unwrap();
     }
 
     let store = SledStore::open(&dir.0).expect("reopen after drop");
@@ -845,6 +1324,53 @@ async fn sled_state_survives_reopen() {
         .map(|k| k.kid)
         .collect();
     assert_eq!(kids, ["k1", "k2"]);
+    let f1 = store.get_flow("f1").await.unwrap().expect("flows persist");
+    assert_eq!(f1, advanced(&flow("f1", NOW + 1800), "alice"));
+    assert!(
+        !store
+            .update_flow(&advanced(&flow("f1", NOW + 1800), "mallory"))
+            .await
+            .unwrap(),
+        "the persisted version still guards updates"
+    );
+    assert!(store.update_flow(&advanced(&f1, "alice")).await.unwrap());
+    assert_eq!(store.get_login_session("s1").await.unwrap(), None);
+    assert_eq!(store.get_login_session("s2").await.unwrap(), None);
+    assert_eq!(
+        store.get_login_session("s3").await.unwrap(),
+        Some(login("s3", "bob", NOW + 100))
+    );
+    assert!(
+        store
+            .delete_login_sessions(SessionSelector::Subject("alice"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "deleted sessions stay deleted"
+    );
+    assert_eq!(
+        consent_ids(&store, "alice").await,
+        ["c3", "c1"],
+        "the deleted consent stays deleted, the others persist in order"
+    );
+    store
+        .put_consent(&consent("c1", "alice", "app", NOW + 20))
+        .await
+        .unwrap();
+    assert_eq!(
+        consent_ids(&store, "alice").await,
+        ["c1", "c3"],
+        "the id index persists: storing c1 again replaces it"
+    );
+    assert_eq!(
+        store
+            .insert_tokens(&[access("at-x", "g-empty")])
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidGrant,
+        "a tokenless grant's marker persists"
+    );
     // Indexes survive too: the client's remaining grant is found and revoked.
     assert_eq!(store.revoke_client_tokens("app").await.unwrap(), 4);
     assert_eq!(status(&store, "rt-1").await, Some(TokenStatus::Revoked));

@@ -9,7 +9,8 @@
 //! - `client_grants`: `client_id`, `grant_id` → how many token records of that grant
 //!   exist (the grants of a client, so revoking a client's tokens does not scan all);
 //! - `revoked_grants`: `grant_id` → until when the marker is needed (unix seconds);
-//! - `keys`: `kid` → JSON signing key with its insertion sequence number.
+//! - `keys`: `kid` → JSON signing key with its insertion sequence number;
+//! - the session trees, described in [`sled_sessions`](super::sled_sessions).
 //!
 //! Compound keys are `len(first) as u32 BE ‖ first ‖ second`, so no id can be mistaken
 //! for a prefix of another. Every operation on tokens runs as one sled transaction over
@@ -29,23 +30,28 @@ use sled::transaction::{
 };
 use sled::{Db, IVec, Transactional, Tree};
 
-use super::{ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, TokenStore};
+use super::sled_sessions::SessionTrees;
+use super::{
+    ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, TokenStore,
+    MARKER_UNTIL_FIRST_FLUSH, REVOKED_GRANT_GRACE,
+};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Client, StoredKey, TokenKind, TokenRecord, TokenStatus};
 
-/// How many expired records [`TokenStore::flush_inactive`] deletes per transaction.
-const FLUSH_BATCH: usize = 256;
+/// How many expired records a flush deletes per transaction.
+pub(super) const FLUSH_BATCH: usize = 256;
 
 /// A [`Storage`](super::Storage) on sled. Cheap to clone: clones share the database.
 #[derive(Debug, Clone)]
 pub struct SledStore {
-    db: Db,
+    pub(super) db: Db,
     clients: Tree,
     tokens: Tree,
     grant_tokens: Tree,
     client_grants: Tree,
     revoked_grants: Tree,
     keys: Tree,
+    pub(super) sessions: SessionTrees,
 }
 
 /// A key as stored: with the sequence number of its first insertion, so
@@ -56,7 +62,7 @@ struct KeyEntry {
     key: StoredKey,
 }
 
-type TxResult<T> = ConflictableTransactionResult<T, Error>;
+pub(super) type TxResult<T> = ConflictableTransactionResult<T, Error>;
 
 impl SledStore {
     /// Opens (or creates) the store in the directory `path`.
@@ -88,6 +94,7 @@ impl SledStore {
             client_grants: tree("client_grants")?,
             revoked_grants: tree("revoked_grants")?,
             keys: tree("keys")?,
+            sessions: SessionTrees::open(&db)?,
             db,
         })
     }
@@ -97,7 +104,7 @@ impl SledStore {
     /// transaction waits for the global lock, and deadlock (spacejam/sled#1308; seen here
     /// with 32 concurrent redemptions). The blocking flush runs on the caller's thread and
     /// leaves the pool free to write.
-    async fn flush(&self) -> Result<()> {
+    pub(super) async fn flush(&self) -> Result<()> {
         self.db.flush().map_err(Error::internal)?;
         Ok(())
     }
@@ -134,7 +141,7 @@ impl SledStore {
         let mut signatures = self.grant_signatures(grant_id)?;
         loop {
             self.token_tx(|tx| {
-                let mut until = tx.marker(grant_id)?.unwrap_or(0);
+                let mut until = tx.marker(grant_id)?.unwrap_or(MARKER_UNTIL_FIRST_FLUSH);
                 for signature in &signatures {
                     if let Some(mut rec) = tx.get(signature)? {
                         until = until.max(rec.expires_at);
@@ -249,22 +256,22 @@ impl TokenTx<'_> {
     }
 }
 
-fn abort(e: Error) -> ConflictableTransactionError<Error> {
+pub(super) fn abort(e: Error) -> ConflictableTransactionError<Error> {
     ConflictableTransactionError::Abort(e)
 }
 
-fn tx_error(e: TransactionError<Error>) -> Error {
+pub(super) fn tx_error(e: TransactionError<Error>) -> Error {
     match e {
         TransactionError::Abort(e) => e,
         TransactionError::Storage(e) => Error::internal(e),
     }
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(Error::internal)
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| Error::internal(format!("corrupt record: {e}")))
 }
 
@@ -279,7 +286,7 @@ fn utf8(bytes: &[u8]) -> Result<String> {
 }
 
 /// The key prefix of every compound key starting with `first`.
-fn compound_prefix(first: &str) -> Vec<u8> {
+pub(super) fn compound_prefix(first: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(4 + first.len());
     // Ids longer than 4 GiB cannot be stored anyway; saturate rather than wrap.
     key.extend_from_slice(&u32::try_from(first.len()).unwrap_or(u32::MAX).to_be_bytes());
@@ -288,7 +295,7 @@ fn compound_prefix(first: &str) -> Vec<u8> {
 }
 
 /// The second parts of the compound keys of `tree` starting with `first`, in key order.
-fn second_parts(tree: &Tree, first: &str) -> Result<Vec<String>> {
+pub(super) fn second_parts(tree: &Tree, first: &str) -> Result<Vec<String>> {
     let prefix = compound_prefix(first);
     tree.scan_prefix(&prefix)
         .keys()
@@ -299,7 +306,7 @@ fn second_parts(tree: &Tree, first: &str) -> Result<Vec<String>> {
         .collect()
 }
 
-fn compound(first: &str, second: &str) -> Vec<u8> {
+pub(super) fn compound(first: &str, second: &str) -> Vec<u8> {
     let mut key = compound_prefix(first);
     key.extend_from_slice(second.as_bytes());
     key
@@ -488,13 +495,24 @@ impl TokenStore for SledStore {
         }
         for entry in self.revoked_grants.iter() {
             let (grant_id, bytes) = entry.map_err(Error::internal)?;
-            if decode_i64(&bytes)? < before {
-                // Only if unchanged: a concurrent revocation may have extended it.
-                let _ = self
-                    .revoked_grants
-                    .compare_and_swap(&grant_id, Some(&bytes), None::<&[u8]>)
-                    .map_err(Error::internal)?;
-            }
+            // Only if unchanged: a concurrent revocation may have extended it.
+            let until = decode_i64(&bytes)?;
+            let replacement = if until == MARKER_UNTIL_FIRST_FLUSH {
+                Some(
+                    before
+                        .saturating_add(REVOKED_GRANT_GRACE)
+                        .to_be_bytes()
+                        .to_vec(),
+                )
+            } else if until < before {
+                None
+            } else {
+                continue;
+            };
+            let _ = self
+                .revoked_grants
+                .compare_and_swap(&grant_id, Some(&bytes), replacement)
+                .map_err(Error::internal)?;
         }
         Ok(deleted)
     }
