@@ -10,7 +10,7 @@
 //!   exist (the grants of a client, so revoking a client's tokens does not scan all);
 //! - `revoked_grants`: `grant_id` → until when the marker is needed (unix seconds);
 //! - `keys`: `kid` → JSON signing key with its insertion sequence number;
-//! - the session trees, described in [`sled_sessions`](super::sled_sessions).
+//! - the session trees (flows, login sessions, consents), described in `sled_sessions.rs`.
 //!
 //! Compound keys are `len(first) as u32 BE ‖ first ‖ second`, so no id can be mistaken
 //! for a prefix of another. Every operation on tokens runs as one sled transaction over
