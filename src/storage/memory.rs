@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{
     ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, SessionSelector,
-    SessionStore, TokenStore,
+    SessionStore, TokenStore, MARKER_UNTIL_FIRST_FLUSH, REVOKED_GRANT_GRACE,
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
@@ -30,7 +30,8 @@ struct Sessions {
     flows: HashMap<String, Flow>,
     logouts: HashMap<String, LogoutFlow>,
     logins: HashMap<String, LoginSession>,
-    /// Consent sessions by subject, oldest first.
+    /// Consent sessions by subject, oldest first (by `handled_at`, ties in the order
+    /// stored).
     consents: HashMap<String, Vec<ConsentSession>>,
 }
 
@@ -81,7 +82,7 @@ impl Tokens {
             .get(grant_id)
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default();
-        let mut until = 0;
+        let mut until = MARKER_UNTIL_FIRST_FLUSH;
         for sig in &signatures {
             if let Some(rec) = self.by_signature.get(sig) {
                 until = until.max(rec.expires_at);
@@ -94,7 +95,10 @@ impl Tokens {
                 self.set_status(sig, TokenStatus::Revoked);
             }
         }
-        let marker = self.revoked_grants.entry(grant_id.to_owned()).or_insert(0);
+        let marker = self
+            .revoked_grants
+            .entry(grant_id.to_owned())
+            .or_insert(MARKER_UNTIL_FIRST_FLUSH);
         *marker = (*marker).max(until);
     }
 }
@@ -286,6 +290,11 @@ impl TokenStore for MemoryStore {
                 }
             }
         }
+        for until in t.revoked_grants.values_mut() {
+            if *until == MARKER_UNTIL_FIRST_FLUSH {
+                *until = before.saturating_add(REVOKED_GRANT_GRACE);
+            }
+        }
         t.revoked_grants.retain(|_, until| *until >= before);
         Ok(expired.len() as u64)
     }
@@ -348,7 +357,8 @@ impl SessionStore for MemoryStore {
         let mut s = write(&self.sessions);
         let list = s.consents.entry(consent.subject.clone()).or_default();
         list.retain(|c| c.id != consent.id);
-        list.push(consent.clone());
+        let at = list.partition_point(|c| c.handled_at <= consent.handled_at);
+        list.insert(at, consent.clone());
         Ok(())
     }
 

@@ -31,8 +31,23 @@ use crate::model::{
 };
 
 pub mod memory;
+#[cfg(feature = "sled")]
+mod sled_sessions;
+#[cfg(feature = "sled")]
+pub mod sled_store;
 
+#[cfg(feature = "sled")]
+pub use self::sled_store::SledStore;
 pub use memory::MemoryStore;
+
+/// How long (seconds) the revocation marker of a grant revoked without tokens outlives
+/// the first [`TokenStore::flush_inactive`] after the revocation: far longer than any flow
+/// (30 minutes by default) can still try to issue tokens into the grant.
+pub const REVOKED_GRANT_GRACE: i64 = 24 * 60 * 60;
+
+/// The `until` of a revocation marker whose grant had no tokens: replaced by
+/// `before + REVOKED_GRANT_GRACE` at the next flush.
+pub(crate) const MARKER_UNTIL_FIRST_FLUSH: i64 = i64::MIN;
 
 /// Filters and paging for [`ClientStore::list_clients`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -146,6 +161,17 @@ pub trait TokenStore: Send + Sync {
     async fn revoke_token(&self, signature: &str) -> Result<bool>;
 
     /// Revokes every token of a grant and refuses new ones for it. Durable on return.
+    ///
+    /// The refusal (a revocation marker) lasts as long as it can matter, then
+    /// [`flush_inactive`](Self::flush_inactive) drops it:
+    ///
+    /// - if the grant has tokens, until the last of them expires (a later revocation of
+    ///   the same grant only extends this);
+    /// - if it has none (revoked before anything was issued, or after its tokens were
+    ///   flushed), the store cannot know how long a flow may still try to issue into it,
+    ///   and it has no clock of its own: the marker is kept until
+    ///   [`REVOKED_GRANT_GRACE`] seconds after the `before` of the first
+    ///   `flush_inactive` that sees it.
     async fn revoke_grant(&self, grant_id: &str) -> Result<()>;
 
     /// Revokes every token issued to a client; how many. Durable on return.
@@ -175,9 +201,10 @@ pub trait SessionStore: Send + Sync {
     /// Durable on return.
     async fn delete_login_sessions(&self, by: SessionSelector<'_>) -> Result<Vec<LoginSession>>;
 
-    /// Stores a consent session.
+    /// Stores a consent session, replacing the subject's consent with the same `id`.
     async fn put_consent(&self, consent: &ConsentSession) -> Result<()>;
-    /// A subject's consent sessions, newest first.
+    /// A subject's consent sessions, newest first (by `handled_at`; of equal ones, the
+    /// one stored last first).
     async fn consents(&self, subject: &str) -> Result<Vec<ConsentSession>>;
     /// Deletes a subject's consent sessions (all, or those of one client); the deleted
     /// ones. Durable on return.
