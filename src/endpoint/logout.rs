@@ -402,7 +402,7 @@ impl Provider {
                 .await?;
         }
         let (frontchannel_urls, backchannel) = self
-            .logout_notifications(&flow.subject, &[flow.sid.clone()])
+            .logout_notifications(&flow.subject, std::slice::from_ref(&flow.sid))
             .await?;
         let redirect_to = match (&flow.post_logout_redirect_uri, &flow.state_param) {
             (Some(uri), Some(state)) => with_query(uri, "state", state),

@@ -354,3 +354,35 @@ pub struct LogoutFlow {
     /// When the challenge expires (unix seconds).
     pub expires_at: i64,
 }
+
+/// A record that moves forward by compare-and-swap on its version (flows and logout
+/// requests), so stores implement create/get/update once for both.
+pub(crate) trait Versioned: Clone + Serialize + serde::de::DeserializeOwned {
+    fn id(&self) -> &str;
+    fn version(&self) -> u64;
+    fn expires_at(&self) -> i64;
+}
+
+impl Versioned for Flow {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+}
+
+impl Versioned for LogoutFlow {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+}

@@ -11,6 +11,7 @@ use super::{
     SessionStore, TokenStore, MARKER_UNTIL_FIRST_FLUSH, REVOKED_GRANT_GRACE,
 };
 use crate::error::{Error, ErrorCode, Result};
+use crate::model::flow::Versioned;
 use crate::model::{
     Client, ConsentSession, Flow, LoginSession, LogoutFlow, StoredKey, TokenKind, TokenRecord,
     TokenStatus,
@@ -109,6 +110,27 @@ fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 
 fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+fn create_versioned<T: Versioned>(map: &mut HashMap<String, T>, record: &T) -> Result<()> {
+    if map.contains_key(record.id()) {
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            "The request already exists.",
+        ));
+    }
+    map.insert(record.id().to_owned(), record.clone());
+    Ok(())
+}
+
+fn update_versioned<T: Versioned>(map: &mut HashMap<String, T>, record: &T) -> bool {
+    match map.get_mut(record.id()) {
+        Some(stored) if stored.version().checked_add(1) == Some(record.version()) => {
+            *stored = record.clone();
+            true
+        }
+        _ => false,
+    }
 }
 
 impl MemoryStore {
@@ -303,12 +325,7 @@ impl TokenStore for MemoryStore {
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn create_flow(&self, flow: &Flow) -> Result<()> {
-        let mut s = write(&self.sessions);
-        if s.flows.contains_key(&flow.id) {
-            return Err(Error::new(ErrorCode::Conflict, "The flow already exists."));
-        }
-        s.flows.insert(flow.id.clone(), flow.clone());
-        Ok(())
+        create_versioned(&mut write(&self.sessions).flows, flow)
     }
 
     async fn get_flow(&self, id: &str) -> Result<Option<Flow>> {
@@ -316,14 +333,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn update_flow(&self, flow: &Flow) -> Result<bool> {
-        let mut s = write(&self.sessions);
-        match s.flows.get_mut(&flow.id) {
-            Some(stored) if stored.version.checked_add(1) == Some(flow.version) => {
-                *stored = flow.clone();
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        Ok(update_versioned(&mut write(&self.sessions).flows, flow))
     }
 
     async fn put_login_session(&self, session: &LoginSession) -> Result<()> {
@@ -390,15 +400,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn create_logout(&self, logout: &LogoutFlow) -> Result<()> {
-        let mut s = write(&self.sessions);
-        if s.logouts.contains_key(&logout.id) {
-            return Err(Error::new(
-                ErrorCode::Conflict,
-                "The logout request already exists.",
-            ));
-        }
-        s.logouts.insert(logout.id.clone(), logout.clone());
-        Ok(())
+        create_versioned(&mut write(&self.sessions).logouts, logout)
     }
 
     async fn get_logout(&self, id: &str) -> Result<Option<LogoutFlow>> {
@@ -406,14 +408,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn update_logout(&self, logout: &LogoutFlow) -> Result<bool> {
-        let mut s = write(&self.sessions);
-        match s.logouts.get_mut(&logout.id) {
-            Some(stored) if stored.version.checked_add(1) == Some(logout.version) => {
-                *stored = logout.clone();
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        Ok(update_versioned(&mut write(&self.sessions).logouts, logout))
     }
 
     async fn flush_sessions(&self, before: i64) -> Result<u64> {

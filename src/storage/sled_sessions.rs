@@ -5,6 +5,7 @@
 //! - `flows`: flow id → JSON [`Flow`]. Written only by single-key compare-and-swap on
 //!   the stored bytes, so of concurrent [`SessionStore::update_flow`] calls from one
 //!   version exactly one replaces them.
+//! - `logouts`: logout challenge → JSON [`LogoutFlow`], written the same way;
 //! - `login_sessions`: `sid` → JSON [`LoginSession`];
 //! - `subject_sids`: subject, `sid` → nothing (a subject's login sessions);
 //! - `consents`: subject, `handled_at`, sequence number → JSON [`ConsentSession`].
@@ -27,12 +28,14 @@ use super::sled_store::{
 };
 use super::{SessionSelector, SessionStore};
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{ConsentSession, Flow, LoginSession};
+use crate::model::flow::Versioned;
+use crate::model::{ConsentSession, Flow, LoginSession, LogoutFlow};
 
 /// The session trees of a [`SledStore`].
 #[derive(Debug, Clone)]
 pub(super) struct SessionTrees {
     flows: Tree,
+    logouts: Tree,
     logins: Tree,
     subject_sids: Tree,
     consents: Tree,
@@ -44,6 +47,7 @@ impl SessionTrees {
         let tree = |name: &str| db.open_tree(name).map_err(Error::internal);
         Ok(Self {
             flows: tree("flows")?,
+            logouts: tree("logouts")?,
             logins: tree("login_sessions")?,
             subject_sids: tree("subject_sids")?,
             consents: tree("consents")?,
@@ -124,6 +128,52 @@ impl SessionTrees {
     }
 }
 
+/// Stores a new versioned record; `conflict` if the id is taken.
+fn create_versioned<T: Versioned>(tree: &Tree, record: &T) -> Result<()> {
+    tree.compare_and_swap(record.id().as_bytes(), None::<&[u8]>, Some(encode(record)?))
+        .map_err(Error::internal)?
+        .map_err(|_| Error::new(ErrorCode::Conflict, "The request already exists."))
+}
+
+fn get_record<T: Versioned>(tree: &Tree, id: &str) -> Result<Option<T>> {
+    match tree.get(id).map_err(Error::internal)? {
+        Some(bytes) => Ok(Some(decode(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+/// Replaces a versioned record if the stored one is the version before it: a
+/// compare-and-swap on the exact bytes read, so of concurrent updates from one version
+/// exactly one wins (a flush or another update meanwhile makes ours stale).
+fn update_versioned<T: Versioned>(tree: &Tree, record: &T) -> Result<bool> {
+    let Some(old) = tree.get(record.id().as_bytes()).map_err(Error::internal)? else {
+        return Ok(false);
+    };
+    let stored: T = decode(&old)?;
+    if stored.version().checked_add(1) != Some(record.version()) {
+        return Ok(false);
+    }
+    let swapped = tree
+        .compare_and_swap(record.id().as_bytes(), Some(old), Some(encode(record)?))
+        .map_err(Error::internal)?;
+    Ok(swapped.is_ok())
+}
+
+/// Deletes expired versioned records still stored as read; how many.
+fn flush_versioned<T: Versioned>(tree: &Tree, before: i64) -> Result<u64> {
+    let mut deleted = 0;
+    for entry in tree.iter() {
+        let (id, bytes) = entry.map_err(Error::internal)?;
+        if decode::<T>(&bytes)?.expires_at() < before {
+            let swapped = tree
+                .compare_and_swap(&id, Some(&bytes), None::<&[u8]>)
+                .map_err(Error::internal)?;
+            deleted += u64::from(swapped.is_ok());
+        }
+    }
+    Ok(deleted)
+}
+
 /// The key of a consent in the `consents` tree.
 fn consent_key(subject: &str, handled_at: i64, seq: u64) -> Vec<u8> {
     let mut key = compound_prefix(subject);
@@ -136,35 +186,27 @@ fn consent_key(subject: &str, handled_at: i64, seq: u64) -> Vec<u8> {
 #[async_trait]
 impl SessionStore for SledStore {
     async fn create_flow(&self, flow: &Flow) -> Result<()> {
-        self.sessions
-            .flows
-            .compare_and_swap(flow.id.as_bytes(), None::<&[u8]>, Some(encode(flow)?))
-            .map_err(Error::internal)?
-            .map_err(|_| Error::new(ErrorCode::Conflict, "The flow already exists."))
+        create_versioned(&self.sessions.flows, flow)
     }
 
     async fn get_flow(&self, id: &str) -> Result<Option<Flow>> {
-        match self.sessions.flows.get(id).map_err(Error::internal)? {
-            Some(bytes) => Ok(Some(decode(&bytes)?)),
-            None => Ok(None),
-        }
+        get_record(&self.sessions.flows, id)
     }
 
     async fn update_flow(&self, flow: &Flow) -> Result<bool> {
-        let flows = &self.sessions.flows;
-        let Some(old) = flows.get(flow.id.as_bytes()).map_err(Error::internal)? else {
-            return Ok(false);
-        };
-        let stored: Flow = decode(&old)?;
-        if stored.version.checked_add(1) != Some(flow.version) {
-            return Ok(false);
-        }
-        // If the bytes changed since we read them, another update (which can only have
-        // moved the version forward) or a flush won: ours is stale.
-        let swapped = flows
-            .compare_and_swap(flow.id.as_bytes(), Some(old), Some(encode(flow)?))
-            .map_err(Error::internal)?;
-        Ok(swapped.is_ok())
+        update_versioned(&self.sessions.flows, flow)
+    }
+
+    async fn create_logout(&self, logout: &LogoutFlow) -> Result<()> {
+        create_versioned(&self.sessions.logouts, logout)
+    }
+
+    async fn get_logout(&self, id: &str) -> Result<Option<LogoutFlow>> {
+        get_record(&self.sessions.logouts, id)
+    }
+
+    async fn update_logout(&self, logout: &LogoutFlow) -> Result<bool> {
+        update_versioned(&self.sessions.logouts, logout)
     }
 
     async fn put_login_session(&self, session: &LoginSession) -> Result<()> {
@@ -273,19 +315,8 @@ impl SessionStore for SledStore {
     }
 
     async fn flush_sessions(&self, before: i64) -> Result<u64> {
-        let mut deleted = 0;
-        for entry in self.sessions.flows.iter() {
-            let (id, bytes) = entry.map_err(Error::internal)?;
-            if decode::<Flow>(&bytes)?.expires_at < before {
-                // Only if unchanged: an update meanwhile may have extended it.
-                let swapped = self
-                    .sessions
-                    .flows
-                    .compare_and_swap(&id, Some(&bytes), None::<&[u8]>)
-                    .map_err(Error::internal)?;
-                deleted += u64::from(swapped.is_ok());
-            }
-        }
+        let mut deleted = flush_versioned::<Flow>(&self.sessions.flows, before)?
+            + flush_versioned::<LogoutFlow>(&self.sessions.logouts, before)?;
         let mut expired = Vec::new();
         for entry in self.sessions.logins.iter() {
             let (sid, bytes) = entry.map_err(Error::internal)?;
