@@ -89,6 +89,8 @@ pub struct Config {
     pub flow_lifespan: Duration,
     /// How long a remembered login lasts when the login app does not say (720 hours).
     pub login_session_lifespan: Duration,
+    /// Allow OpenID / RFC 7591 dynamic client registration (off by default).
+    pub dynamic_registration: bool,
 }
 
 impl Config {
@@ -99,6 +101,7 @@ impl Config {
             urls: Urls::under(&issuer),
             flow_lifespan: Duration::minutes(30),
             login_session_lifespan: Duration::hours(720),
+            dynamic_registration: false,
             issuer,
             secrets: vec![secret.into()],
             lifespans: Lifespans::default(),

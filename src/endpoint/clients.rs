@@ -66,7 +66,7 @@ pub struct CreatedClient {
     pub client_secret: Option<String>,
 }
 
-fn metadata_error(msg: impl Into<std::borrow::Cow<'static, str>>) -> Error {
+pub(crate) fn metadata_error(msg: impl Into<std::borrow::Cow<'static, str>>) -> Error {
     Error::new(ErrorCode::InvalidClientMetadata, msg)
 }
 
@@ -133,7 +133,7 @@ fn normalise_response_type(rt: &str) -> Result<String> {
 impl ClientRequest {
     /// Validates the request into `client` (whose id, secret and timestamps the caller
     /// manages).
-    fn apply(self, client: &mut Client) -> Result<()> {
+    pub(crate) fn apply(self, client: &mut Client) -> Result<()> {
         let grant_types: Vec<GrantType> = match self.grant_types {
             Some(g) => g
                 .iter()

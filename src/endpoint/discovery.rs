@@ -21,7 +21,7 @@ impl Provider {
         if config.pkce.allow_plain {
             pkce.push("plain");
         }
-        json!({
+        let mut doc = json!({
             "issuer": config.issuer,
             "authorization_endpoint": config.endpoint("/oauth2/auth"),
             "token_endpoint": config.endpoint("/oauth2/token"),
@@ -62,7 +62,11 @@ impl Provider {
             "frontchannel_logout_session_supported": true,
             "backchannel_logout_supported": true,
             "backchannel_logout_session_supported": true,
-        })
+        });
+        if config.dynamic_registration {
+            doc["registration_endpoint"] = config.endpoint("/oauth2/register").into();
+        }
+        doc
     }
 
     /// The `/.well-known/jwks.json` document: every key verifiers may meet.

@@ -7,5 +7,6 @@ pub mod clients;
 pub mod discovery;
 pub mod logout;
 pub mod params;
+pub mod registration;
 pub mod sessions;
 pub mod token;
