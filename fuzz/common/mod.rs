@@ -1,0 +1,54 @@
+//! One provider per fuzz process, with a client of every kind registered.
+#![allow(dead_code)]
+
+use std::sync::{Arc, OnceLock};
+
+use portcullis::keys::{Algorithm, LocalSigner};
+use portcullis::storage::MemoryStore;
+use portcullis::{ClientRequest, Config, Provider};
+
+pub struct World {
+    pub rt: tokio::runtime::Runtime,
+    pub provider: Provider,
+    /// `Basic` header of a confidential client with every grant.
+    pub basic: String,
+    pub client_id: String,
+}
+
+pub fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let (provider, basic, client_id) = rt.block_on(async {
+            let mut config = Config::new("https://fuzz.example", [9u8; 32]);
+            config.dynamic_registration = true;
+            let signer = LocalSigner::generate(&[Algorithm::RS256, Algorithm::ES256]).expect("keys");
+            let provider = Provider::builder(config)
+                .store(MemoryStore::new())
+                .signer(Arc::new(signer))
+                .build()
+                .await
+                .expect("provider");
+            let created = provider
+                .create_client(ClientRequest {
+                    client_id: Some("fuzz".into()),
+                    client_secret: Some("fuzz-secret".into()),
+                    grant_types: Some(vec![
+                        "authorization_code".into(),
+                        "refresh_token".into(),
+                        "client_credentials".into(),
+                        "implicit".into(),
+                    ]),
+                    response_types: Some(vec!["code".into(), "id_token token".into(), "code id_token".into()]),
+                    redirect_uris: Some(vec!["https://rp.example/cb".into()]),
+                    scope: Some("openid offline_access read".into()),
+                    ..Default::default()
+                })
+                .await
+                .expect("client");
+            // base64("fuzz:fuzz-secret")
+            (provider, "Basic ZnV6ejpmdXp6LXNlY3JldA==".to_owned(), created.client.client_id)
+        });
+        World { rt, provider, basic, client_id }
+    })
+}
