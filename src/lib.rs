@@ -59,6 +59,9 @@ pub mod token;
 
 pub use config::Config;
 pub use endpoint::clients::{ClientRequest, CreatedClient};
+pub use endpoint::introspect::{ActiveToken, IntrospectRequest, Introspection};
+pub use endpoint::revoke::{Revocation, RevokeRequest, TokenTypeHint};
 pub use endpoint::token::{TokenRequest, TokenResponse};
+pub use endpoint::userinfo::{Userinfo, UserinfoRequest};
 pub use error::{Error, ErrorCode, Result};
 pub use provider::{Provider, ProviderBuilder};
