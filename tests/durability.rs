@@ -50,9 +50,11 @@ async fn active(p: &Provider, token: &str) -> bool {
 async fn revoke(p: &Provider, token: &str, client: &portcullis::CreatedClient) {
     let body = format!("token={}", urlencode(token));
     let auth = basic(client);
-    p.revoke(RevokeRequest::from_form(body.as_bytes(), Some(&auth)).unwrap())
+    let done = p
+        .revoke(RevokeRequest::from_form(body.as_bytes(), Some(&auth)).unwrap())
         .await
         .unwrap();
+    assert_eq!(done, portcullis::Revocation::AccessToken);
 }
 
 async fn cc_token(p: &Provider, client: &portcullis::CreatedClient) -> String {
