@@ -52,7 +52,6 @@ struct Tok {
     client: usize,
     grant: usize,
     expires_at: i64,
-    scope: Vec<String>,
     /// Revoked directly, rotated (refresh) or redeemed (code).
     spent: bool,
     revoked: bool,
@@ -91,26 +90,13 @@ impl Model {
         self.revoked_grants.len() - 1
     }
 
-    fn push(
-        &mut self,
-        value: String,
-        kind: Kind,
-        client: usize,
-        grant: usize,
-        lifespan: i64,
-        scope: &str,
-    ) {
+    fn push(&mut self, value: String, kind: Kind, client: usize, grant: usize, lifespan: i64) {
         self.tokens.push(Tok {
             value,
             kind,
             client,
             grant,
             expires_at: self.now + lifespan,
-            scope: scope
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
             spent: false,
             revoked: false,
             present: true,
@@ -187,7 +173,7 @@ async fn run(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
                 prop_assert_eq!(r.is_ok(), !m.deleted[*client], "cc for a deleted client");
                 if let Ok(r) = r {
                     let g = m.new_grant(&["read"]);
-                    m.push(r.access_token, Kind::Access, *client, g, 3600, "read");
+                    m.push(r.access_token, Kind::Access, *client, g, 3600);
                 }
             }
             Op::IssueCode { client } => {
@@ -204,14 +190,7 @@ async fn run(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
                 )
                 .await;
                 let g = m.new_grant(&["openid", "offline_access", "profile"]);
-                m.push(
-                    code,
-                    Kind::Code,
-                    *client,
-                    g,
-                    600,
-                    "openid offline_access profile",
-                );
+                m.push(code, Kind::Code, *client, g, 600);
             }
             Op::Exchange { code } => {
                 let Some(i) = m.pick(Kind::Code, *code) else {
@@ -236,22 +215,13 @@ async fn run(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
                 }
                 if let Ok(r) = r {
                     m.tokens[i].spent = true;
-                    let scope = r.scope.clone().unwrap_or_default();
-                    m.push(
-                        r.access_token,
-                        Kind::Access,
-                        t.client,
-                        t.grant,
-                        3600,
-                        &scope,
-                    );
+                    m.push(r.access_token, Kind::Access, t.client, t.grant, 3600);
                     m.push(
                         r.refresh_token.unwrap(),
                         Kind::Refresh,
                         t.client,
                         t.grant,
                         720 * 3600,
-                        &scope,
                     );
                 }
             }
@@ -282,21 +252,13 @@ async fn run(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
                         );
                     }
                     m.tokens[i].spent = true;
-                    m.push(
-                        r.access_token,
-                        Kind::Access,
-                        t.client,
-                        t.grant,
-                        3600,
-                        &granted,
-                    );
+                    m.push(r.access_token, Kind::Access, t.client, t.grant, 3600);
                     m.push(
                         r.refresh_token.unwrap(),
                         Kind::Refresh,
                         t.client,
                         t.grant,
                         720 * 3600,
-                        "",
                     );
                 }
             }
