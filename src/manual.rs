@@ -39,6 +39,9 @@
 //! - An authorization code is redeemed at most once; presenting it again revokes every
 //!   token issued from it. Refresh tokens rotate; presenting a spent one revokes the whole
 //!   family. A refresh never widens the scope, and only the client the token was issued
-//!   to may use it.
+//!   to may use it. Concurrent presentations count as replays: the store lets exactly one
+//!   consume the code or rotate the token, and every other one revokes the family, so
+//!   after such a race no token issued from it stays active (strict RFC 9700 §4.14.2; a
+//!   client must not send the same refresh token twice).
 //! - Every error a client sees is a standard code with a safe description; internal
 //!   detail goes to `tracing`.

@@ -677,7 +677,7 @@ async fn handled_challenges_cannot_be_answered_twice_and_verifiers_are_single_us
     ));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_accepts_one_wins() {
     let f = fixture().await;
     let c = f.client(web_client()).await;

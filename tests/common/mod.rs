@@ -383,3 +383,30 @@ pub fn verify_jwt(
         .claims;
     (header, claims)
 }
+
+/// Sends the same token request `n` times at once; the successful responses. Every failure
+/// must be `invalid_grant` (a lost race is never an internal error).
+pub async fn concurrent_token_requests(
+    f: &Fixture,
+    client: &CreatedClient,
+    body: &str,
+    n: usize,
+) -> Vec<TokenResponse> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (provider, body, auth) = (f.provider.clone(), body.to_owned(), basic(client));
+            tokio::spawn(async move {
+                let req = TokenRequest::from_form(body.as_bytes(), Some(&auth))?;
+                provider.token(req).await
+            })
+        })
+        .collect();
+    let mut wins = Vec::new();
+    for t in tasks {
+        match t.await.expect("task ran") {
+            Ok(r) => wins.push(r),
+            Err(e) => assert_eq!(e.code(), portcullis::ErrorCode::InvalidGrant, "{e}"),
+        }
+    }
+    wins
+}
