@@ -111,6 +111,71 @@ impl Config {
         }
     }
 
+    /// A configuration from Hydra's environment variables, read through `get` (pass
+    /// `|k| std::env::var(k).ok()`): `URLS_SELF_ISSUER` (required), `SECRETS_SYSTEM`
+    /// (required, comma-separated, first current, each ≥ 32 bytes), `URLS_LOGIN`,
+    /// `URLS_CONSENT`, `URLS_LOGOUT`, `URLS_POST_LOGOUT_REDIRECT`,
+    /// `STRATEGIES_ACCESS_TOKEN` (`opaque` | `jwt`),
+    /// `OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED`, `TTL_ACCESS_TOKEN`,
+    /// `TTL_REFRESH_TOKEN`, `TTL_ID_TOKEN`, `TTL_AUTH_CODE`, `TTL_LOGIN_CONSENT_REQUEST`
+    /// (durations such as `1h`, `30m`).
+    pub fn from_env_with(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let issuer = get("URLS_SELF_ISSUER").ok_or("URLS_SELF_ISSUER is required")?;
+        let secrets: Vec<Vec<u8>> = get("SECRETS_SYSTEM")
+            .ok_or("SECRETS_SYSTEM is required")?
+            .split(',')
+            .map(|s| s.trim().as_bytes().to_vec())
+            .collect();
+        if secrets.iter().any(|s| s.len() < 32) {
+            return Err("each SECRETS_SYSTEM entry must be at least 32 bytes".into());
+        }
+        let mut config = Self::new(issuer, Vec::new());
+        config.secrets = secrets;
+        let urls = [
+            ("URLS_LOGIN", &mut config.urls.login),
+            ("URLS_CONSENT", &mut config.urls.consent),
+            ("URLS_LOGOUT", &mut config.urls.logout),
+            (
+                "URLS_POST_LOGOUT_REDIRECT",
+                &mut config.urls.post_logout_redirect,
+            ),
+        ];
+        for (name, slot) in urls {
+            if let Some(v) = get(name) {
+                *slot = v;
+            }
+        }
+        if let Some(v) = get("STRATEGIES_ACCESS_TOKEN") {
+            config.access_token_strategy = match v.as_str() {
+                "opaque" => AccessTokenStrategy::Opaque,
+                "jwt" => AccessTokenStrategy::Jwt,
+                _ => {
+                    return Err(format!(
+                        "STRATEGIES_ACCESS_TOKEN must be opaque or jwt, not {v:?}"
+                    ))
+                }
+            };
+        }
+        if let Some(v) = get("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED") {
+            config.dynamic_registration = matches!(v.as_str(), "true" | "1");
+        }
+        let ttls = [
+            ("TTL_ACCESS_TOKEN", &mut config.lifespans.access_token),
+            ("TTL_REFRESH_TOKEN", &mut config.lifespans.refresh_token),
+            ("TTL_ID_TOKEN", &mut config.lifespans.id_token),
+            ("TTL_AUTH_CODE", &mut config.lifespans.authorization_code),
+            ("TTL_LOGIN_CONSENT_REQUEST", &mut config.flow_lifespan),
+        ];
+        for (name, slot) in ttls {
+            if let Some(v) = get(name) {
+                *slot = crate::model::Lifespan::parse(&v)
+                    .ok_or_else(|| format!("{name} is not a duration such as 1h or 30m: {v:?}"))?
+                    .0;
+            }
+        }
+        Ok(config)
+    }
+
     /// A URL of this provider: the issuer joined with `path` (e.g. `/oauth2/auth`).
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer.trim_end_matches('/'))
@@ -145,5 +210,61 @@ impl Config {
         client
             .access_token_strategy
             .unwrap_or(self.access_token_strategy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn hydra_environment() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let c = Config::from_env_with(env(&[
+            ("URLS_SELF_ISSUER", "https://id.example"),
+            ("SECRETS_SYSTEM", &format!("{secret}new,{secret}")),
+            ("URLS_LOGIN", "https://app.example/login"),
+            ("STRATEGIES_ACCESS_TOKEN", "jwt"),
+            ("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", "true"),
+            ("TTL_ACCESS_TOKEN", "5m"),
+        ]))
+        .unwrap();
+        assert_eq!(c.secrets.len(), 2);
+        assert_eq!(c.urls.login, "https://app.example/login");
+        assert_eq!(c.urls.consent, "https://id.example/ui/consent");
+        assert_eq!(c.access_token_strategy, AccessTokenStrategy::Jwt);
+        assert!(c.dynamic_registration);
+        assert_eq!(c.lifespans.access_token, Duration::minutes(5));
+    }
+
+    #[test]
+    fn bad_environment_is_explained() {
+        assert!(Config::from_env_with(env(&[]))
+            .unwrap_err()
+            .contains("URLS_SELF_ISSUER"));
+        let short = [
+            ("URLS_SELF_ISSUER", "https://id.example"),
+            ("SECRETS_SYSTEM", "short"),
+        ];
+        assert!(Config::from_env_with(env(&short))
+            .unwrap_err()
+            .contains("32 bytes"));
+        let ttl = [
+            ("URLS_SELF_ISSUER", "https://id.example"),
+            ("SECRETS_SYSTEM", "0123456789abcdef0123456789abcdef"),
+            ("TTL_ID_TOKEN", "forever"),
+        ];
+        assert!(Config::from_env_with(env(&ttl))
+            .unwrap_err()
+            .contains("TTL_ID_TOKEN"));
     }
 }

@@ -196,6 +196,9 @@ impl Error {
     /// `Basic` for a failed client authentication (RFC 6749 §5.2), `Bearer` for
     /// token errors at a resource (RFC 6750 §3).
     pub fn www_authenticate(&self) -> Option<String> {
+        if self.is_missing_bearer_token() {
+            return Some("Bearer realm=\"portcullis\"".to_owned());
+        }
         match self.code {
             ErrorCode::InvalidClient => Some("Basic realm=\"portcullis\"".to_owned()),
             ErrorCode::InvalidToken | ErrorCode::InsufficientScope => Some(format!(
@@ -236,11 +239,26 @@ impl Error {
         Self::new(ErrorCode::InvalidScope, description)
     }
 
+    /// A request to a protected resource (userinfo) that carries no access token at all.
+    /// RFC 6750 §3.1: the answer is 401 with a bare `WWW-Authenticate: Bearer` challenge and
+    /// no error code; [`www_authenticate`](Self::www_authenticate) gives that challenge and
+    /// [`is_missing_bearer_token`](Self::is_missing_bearer_token) tells the case apart.
+    pub fn missing_bearer_token() -> Self {
+        Self::new(ErrorCode::InvalidToken, MISSING_BEARER_TOKEN)
+    }
+
+    /// Whether this is [`Error::missing_bearer_token`]: answer 401 with no error code.
+    pub fn is_missing_bearer_token(&self) -> bool {
+        self.code == ErrorCode::InvalidToken && self.description == MISSING_BEARER_TOKEN
+    }
+
     /// Shorthand for `not_found`.
     pub fn not_found(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::NotFound, description)
     }
 }
+
+const MISSING_BEARER_TOKEN: &str = "The request carries no access token.";
 
 /// The result type of every operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -17,6 +17,7 @@
 //! let created = provider
 //!     .create_client(ClientRequest {
 //!         grant_types: Some(vec!["client_credentials".into()]),
+//!         token_endpoint_auth_method: Some("client_secret_post".into()),
 //!         scope: Some("read write".into()),
 //!         ..Default::default()
 //!     })
@@ -33,7 +34,7 @@
 //! assert_eq!(response.token_type, "bearer");
 //! assert_eq!(response.scope.as_deref(), Some("read"));
 //! # Ok::<_, portcullis::Error>(())
-//! # });
+//! # }).unwrap();
 //! # fn tokio_test_block<F: std::future::Future>(f: F) -> F::Output {
 //! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 //! # }
@@ -62,7 +63,10 @@ pub use config::Config;
 pub use endpoint::authorize::{Authorization, AuthorizeOutcome, FormPost, SessionCookie};
 pub use endpoint::challenges::{Challenge, ConsentRequest, LoginRequest, RedirectTo};
 pub use endpoint::clients::{ClientRequest, CreatedClient};
+pub use endpoint::introspect::{ActiveToken, IntrospectRequest, Introspection};
 pub use endpoint::params::Params;
+pub use endpoint::revoke::{Revocation, RevokeRequest, TokenTypeHint};
 pub use endpoint::token::{TokenRequest, TokenResponse};
+pub use endpoint::userinfo::{Userinfo, UserinfoRequest};
 pub use error::{Error, ErrorCode, Result};
 pub use provider::{Provider, ProviderBuilder};

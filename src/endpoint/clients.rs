@@ -146,7 +146,9 @@ impl ClientRequest {
                 .iter()
                 .map(|r| normalise_response_type(r))
                 .collect::<Result<_>>()?,
-            None => vec!["code".to_owned()],
+            // Clients without the code grant have no default response type.
+            None if grant_types.contains(&GrantType::AuthorizationCode) => vec!["code".to_owned()],
+            None => Vec::new(),
         };
         if response_types.iter().any(|r| r.contains("code"))
             && !grant_types.contains(&GrantType::AuthorizationCode)

@@ -4,7 +4,8 @@
 //! The server chooses the `client_id` and `client_secret`. Each registration gets a
 //! `registration_access_token` (stored only as a hash) that the client presents to read,
 //! replace or delete its registration. Self-registered clients may not give themselves
-//! privileges an administrator grants: skipping consent, metadata, lifespans, an owner.
+//! privileges an administrator grants: skipping consent, metadata, lifespans, an owner,
+//! the `client_credentials` grant (it would let a client grant itself scopes).
 
 use serde_json::Value;
 
@@ -76,6 +77,17 @@ fn check_self_service(req: &ClientRequest) -> Result<()> {
         return Err(metadata_error(format!(
             "The field '{field}' cannot be set through dynamic registration."
         )));
+    }
+    // With client_credentials a client would grant itself the scopes it registered.
+    if req
+        .grant_types
+        .iter()
+        .flatten()
+        .any(|g| g == "client_credentials")
+    {
+        return Err(metadata_error(
+            "The client_credentials grant cannot be self-registered: an administrator grants it.",
+        ));
     }
     for uri in req.redirect_uris.iter().flatten() {
         let ok = url::Url::parse(uri).is_ok_and(|u| {

@@ -79,6 +79,14 @@ pub(crate) fn error(e: &Error) -> Response<Bytes> {
 
 /// An error as JSON with a chosen status.
 pub(crate) fn error_with_status(status: StatusCode, e: &Error) -> Response<Bytes> {
+    if e.is_missing_bearer_token() {
+        // RFC 6750 §3.1: no credentials, no error code; just the challenge.
+        let mut resp = empty(StatusCode::UNAUTHORIZED);
+        if let Some(challenge) = e.www_authenticate() {
+            set(&mut resp, WWW_AUTHENTICATE, &challenge);
+        }
+        return no_store(resp);
+    }
     let body = json!({
         "error": e.code().as_str(),
         "error_description": e.description(),

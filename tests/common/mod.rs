@@ -235,6 +235,155 @@ pub fn accept_consent(scopes: &[&str], remember: bool) -> portcullis::model::Acc
     }
 }
 
+// Revocation, introspection and userinfo helpers.
+
+/// Claims the consent added: access-token extras (`ext`) and ID-token extras (userinfo).
+pub fn rich_session() -> Session {
+    let mut access_token_claims = serde_json::Map::new();
+    access_token_claims.insert("tenant".into(), "acme".into());
+    access_token_claims.insert("roles".into(), serde_json::json!(["admin", "dev"]));
+    let mut id_token_claims = serde_json::Map::new();
+    id_token_claims.insert("email".into(), "alice@example.com".into());
+    id_token_claims.insert("email_verified".into(), true.into());
+    // Protected claims an extras map must never override.
+    id_token_claims.insert("sub".into(), "mallory".into());
+    id_token_claims.insert("iss".into(), "https://evil.example".into());
+    id_token_claims.insert("aud".into(), "evil".into());
+    Session {
+        subject: "alice".into(),
+        access_token_claims,
+        id_token_claims,
+        ..Session::default()
+    }
+}
+
+impl Fixture {
+    /// A code for `client_id` with `scope`, `audience` and a custom session (PKCE with
+    /// VERIFIER, bound to REDIRECT).
+    pub async fn code_with(
+        &self,
+        client_id: &str,
+        scope: &str,
+        audience: &[&str],
+        session: Session,
+    ) -> String {
+        self.provider
+            .issue_authorization_code(AuthorizedGrant {
+                client_id: client_id.into(),
+                redirect_uri: Some(REDIRECT.into()),
+                scope: Scope::parse(scope).unwrap(),
+                audience: audience.iter().map(|a| a.to_string()).collect(),
+                pkce: Some(Pkce {
+                    challenge: s256_challenge(VERIFIER),
+                    method: PkceMethod::S256,
+                }),
+                session,
+            })
+            .await
+            .expect("code issued")
+    }
+
+    /// Access and refresh tokens (and an ID token with `openid`) for `client`, from a code
+    /// with `scope` and `session`.
+    pub async fn tokens_with(
+        &self,
+        client: &CreatedClient,
+        scope: &str,
+        session: Session,
+    ) -> TokenResponse {
+        let code = self
+            .code_with(&client.client.client_id, scope, &[], session)
+            .await;
+        self.exchange(&code, client).await.expect("code exchanged")
+    }
+
+    /// Tokens for `client` with `openid offline_access profile` and [`rich_session`].
+    pub async fn tokens(&self, client: &CreatedClient) -> TokenResponse {
+        self.tokens_with(client, "openid offline_access profile", rich_session())
+            .await
+    }
+
+    /// Revokes `token` as `client` (Basic auth).
+    pub async fn revoke(
+        &self,
+        token: &str,
+        client: &CreatedClient,
+    ) -> portcullis::Result<portcullis::Revocation> {
+        let body = format!("token={}", urlencode(token));
+        let auth = basic(client);
+        let req = portcullis::RevokeRequest::from_form(body.as_bytes(), Some(&auth))?;
+        self.provider.revoke(req).await
+    }
+
+    /// Introspects `token` (with an optional required `scope`).
+    pub async fn introspect_scoped(
+        &self,
+        token: &str,
+        scope: Option<&str>,
+    ) -> portcullis::Introspection {
+        let mut body = format!("token={}", urlencode(token));
+        if let Some(s) = scope {
+            body.push_str(&format!("&scope={}", urlencode(s)));
+        }
+        let req = portcullis::IntrospectRequest::from_form(body.as_bytes()).expect("parses");
+        self.provider.introspect(req).await.expect("introspects")
+    }
+
+    /// Introspects `token`.
+    pub async fn introspect(&self, token: &str) -> portcullis::Introspection {
+        self.introspect_scoped(token, None).await
+    }
+
+    /// Introspects `token` and serializes the answer as the HTTP layer would.
+    pub async fn introspect_json(&self, token: &str) -> String {
+        serde_json::to_string(&self.introspect(token).await).unwrap()
+    }
+
+    /// Whether a refresh with `refresh_token` as `client` succeeds.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &CreatedClient,
+    ) -> portcullis::Result<TokenResponse> {
+        self.token(
+            &format!("grant_type=refresh_token&refresh_token={refresh_token}"),
+            Some(client),
+        )
+        .await
+    }
+}
+
+/// The answer for every inactive token, exactly.
+pub const INACTIVE: &str = r#"{"active":false}"#;
+
+/// Verifies a JWT signed by the provider with the key its JWKS publishes, checking `iss`
+/// and, when given, `aud`; returns the header and claims.
+pub fn verify_jwt(
+    provider: &Provider,
+    token: &str,
+    aud: Option<&str>,
+) -> (jsonwebtoken::Header, serde_json::Value) {
+    let header = jsonwebtoken::decode_header(token).expect("a JWS header");
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_value(provider.signer().jwks()).expect("a JWK set");
+    let jwk = jwks
+        .find(header.kid.as_deref().expect("a kid"))
+        .expect("kid published");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).expect("a usable key");
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.validate_exp = false; // the mock clock is in 2026-01-01, not today
+    v.required_spec_claims.clear();
+    v.set_issuer(&[ISSUER]);
+    match aud {
+        Some(a) => v.set_audience(&[a]),
+        None => v.validate_aud = false,
+    }
+    let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &v)
+        .expect("signature and claims verify")
+        .claims;
+    (header, claims)
+}
+
 // ---- HTTP helpers (tests/http_*.rs) ----
 
 /// A test client for `portcullis::http::Server`: builds requests, remembers the session

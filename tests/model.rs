@@ -1,0 +1,354 @@
+//! Model-based property test: random sequences of operations run against the engine and
+//! a small reference model, on MemoryStore and SledStore. Invariants: a revoked or
+//! expired token never introspects active; a code redeems at most once; refresh reuse
+//! revokes its family; scopes never widen; a deleted client's tokens are inactive.
+
+mod common;
+
+use common::*;
+use portcullis::clock::MockClock;
+use portcullis::storage::{MemoryStore, SledStore, Storage};
+use portcullis::{Config, CreatedClient, IntrospectRequest, Provider, RevokeRequest, TokenRequest};
+use proptest::prelude::*;
+use proptest::test_runner::{Config as RunnerConfig, TestRunner};
+use time::Duration;
+
+#[derive(Debug, Clone)]
+enum Op {
+    ClientCredentials { client: usize },
+    IssueCode { client: usize },
+    Exchange { code: usize },
+    Refresh { token: usize, narrow: bool },
+    Revoke { token: usize },
+    Advance { seconds: i64 },
+    Flush,
+    DeleteClient { client: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..2usize).prop_map(|client| Op::ClientCredentials { client }),
+        3 => (0..2usize).prop_map(|client| Op::IssueCode { client }),
+        4 => any::<usize>().prop_map(|code| Op::Exchange { code }),
+        4 => (any::<usize>(), any::<bool>()).prop_map(|(token, narrow)| Op::Refresh { token, narrow }),
+        3 => any::<usize>().prop_map(|token| Op::Revoke { token }),
+        2 => prop_oneof![0..700i64, 3000..4000i64].prop_map(|seconds| Op::Advance { seconds }),
+        1 => Just(Op::Flush),
+        1 => (0..2usize).prop_map(|client| Op::DeleteClient { client }),
+    ]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Code,
+    Access,
+    Refresh,
+}
+
+#[derive(Debug, Clone)]
+struct Tok {
+    value: String,
+    kind: Kind,
+    client: usize,
+    grant: usize,
+    expires_at: i64,
+    /// Revoked directly, rotated (refresh) or redeemed (code).
+    spent: bool,
+    revoked: bool,
+    /// Still in the store (not flushed).
+    present: bool,
+}
+
+#[derive(Default)]
+struct Model {
+    now: i64,
+    tokens: Vec<Tok>,
+    revoked_grants: Vec<bool>,
+    grant_scope: Vec<Vec<String>>,
+    deleted: [bool; 2],
+}
+
+impl Model {
+    fn active(&self, t: &Tok) -> bool {
+        t.kind != Kind::Code
+            && t.present
+            && !t.spent
+            && !t.revoked
+            && self.now < t.expires_at
+            && !self.revoked_grants[t.grant]
+            && !self.deleted[t.client]
+    }
+
+    fn revoke_grant(&mut self, grant: usize) {
+        self.revoked_grants[grant] = true;
+    }
+
+    fn new_grant(&mut self, scope: &[&str]) -> usize {
+        self.revoked_grants.push(false);
+        self.grant_scope
+            .push(scope.iter().map(|s| s.to_string()).collect());
+        self.revoked_grants.len() - 1
+    }
+
+    fn push(&mut self, value: String, kind: Kind, client: usize, grant: usize, lifespan: i64) {
+        self.tokens.push(Tok {
+            value,
+            kind,
+            client,
+            grant,
+            expires_at: self.now + lifespan,
+            spent: false,
+            revoked: false,
+            present: true,
+        });
+    }
+
+    fn pick(&self, kind: Kind, i: usize) -> Option<usize> {
+        let of_kind: Vec<usize> = (0..self.tokens.len())
+            .filter(|j| self.tokens[*j].kind == kind)
+            .collect();
+        (!of_kind.is_empty()).then(|| of_kind[i % of_kind.len()])
+    }
+}
+
+struct World {
+    provider: Provider,
+    clock: MockClock,
+    clients: Vec<CreatedClient>,
+}
+
+impl World {
+    async fn token(
+        &self,
+        body: &str,
+        client: usize,
+    ) -> portcullis::Result<portcullis::TokenResponse> {
+        let auth = basic(&self.clients[client]);
+        self.provider
+            .token(TokenRequest::from_form(body.as_bytes(), Some(&auth))?)
+            .await
+    }
+
+    async fn active(&self, token: &str) -> bool {
+        let body = format!("token={}", urlencode(token));
+        self.provider
+            .introspect(IntrospectRequest::from_form(body.as_bytes()).unwrap())
+            .await
+            .unwrap()
+            .is_active()
+    }
+}
+
+async fn world(store: impl Storage) -> World {
+    let clock = MockClock::default();
+    let provider = Provider::builder(Config::new(ISSUER, [7u8; 32]))
+        .store(store)
+        .signer(signer())
+        .clock(clock.clone())
+        .build()
+        .await
+        .unwrap();
+    let mut clients = Vec::new();
+    for _ in 0..2 {
+        clients.push(provider.create_client(web_client()).await.unwrap());
+    }
+    World {
+        provider,
+        clock,
+        clients,
+    }
+}
+
+async fn run(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut m = Model {
+        now: w.provider.now().unix_timestamp(),
+        ..Model::default()
+    };
+    for op in ops {
+        match op {
+            Op::ClientCredentials { client } => {
+                let r = w
+                    .token("grant_type=client_credentials&scope=read", *client)
+                    .await;
+                prop_assert_eq!(r.is_ok(), !m.deleted[*client], "cc for a deleted client");
+                if let Ok(r) = r {
+                    let g = m.new_grant(&["read"]);
+                    m.push(r.access_token, Kind::Access, *client, g, 3600);
+                }
+            }
+            Op::IssueCode { client } => {
+                if m.deleted[*client] {
+                    continue;
+                }
+                let code = Fixture {
+                    provider: w.provider.clone(),
+                    clock: w.clock.clone(),
+                }
+                .code(
+                    &w.clients[*client].client.client_id,
+                    "openid offline_access profile",
+                )
+                .await;
+                let g = m.new_grant(&["openid", "offline_access", "profile"]);
+                m.push(code, Kind::Code, *client, g, 600);
+            }
+            Op::Exchange { code } => {
+                let Some(i) = m.pick(Kind::Code, *code) else {
+                    continue;
+                };
+                let t = m.tokens[i].clone();
+                let body = format!(
+                    "grant_type=authorization_code&code={}&redirect_uri={}&code_verifier={VERIFIER}",
+                    t.value,
+                    urlencode(REDIRECT)
+                );
+                let r = w.token(&body, t.client).await;
+                let expect_ok = t.present
+                    && !t.spent
+                    && !t.revoked
+                    && m.now < t.expires_at
+                    && !m.revoked_grants[t.grant]
+                    && !m.deleted[t.client];
+                prop_assert_eq!(r.is_ok(), expect_ok, "exchange of {:?}", t);
+                if t.present && t.spent && !m.deleted[t.client] {
+                    m.revoke_grant(t.grant); // a code presented twice revokes its family
+                }
+                if let Ok(r) = r {
+                    m.tokens[i].spent = true;
+                    m.push(r.access_token, Kind::Access, t.client, t.grant, 3600);
+                    m.push(
+                        r.refresh_token.unwrap(),
+                        Kind::Refresh,
+                        t.client,
+                        t.grant,
+                        720 * 3600,
+                    );
+                }
+            }
+            Op::Refresh { token, narrow } => {
+                let Some(i) = m.pick(Kind::Refresh, *token) else {
+                    continue;
+                };
+                let t = m.tokens[i].clone();
+                let scope = if *narrow { "&scope=offline_access" } else { "" };
+                let r = w
+                    .token(
+                        &format!("grant_type=refresh_token&refresh_token={}{scope}", t.value),
+                        t.client,
+                    )
+                    .await;
+                let expect_ok = m.active(&t);
+                prop_assert_eq!(r.is_ok(), expect_ok, "refresh of {:?}", t);
+                if t.present && t.spent && !t.revoked && !m.deleted[t.client] {
+                    m.revoke_grant(t.grant); // refresh reuse revokes its family
+                }
+                if let Ok(r) = r {
+                    let granted = r.scope.clone().unwrap_or_default();
+                    for s in granted.split(' ') {
+                        prop_assert!(
+                            m.grant_scope[t.grant].iter().any(|g| g == s),
+                            "scope widened: {}",
+                            s
+                        );
+                    }
+                    m.tokens[i].spent = true;
+                    m.push(r.access_token, Kind::Access, t.client, t.grant, 3600);
+                    m.push(
+                        r.refresh_token.unwrap(),
+                        Kind::Refresh,
+                        t.client,
+                        t.grant,
+                        720 * 3600,
+                    );
+                }
+            }
+            Op::Revoke { token } => {
+                if m.tokens.is_empty() {
+                    continue;
+                }
+                let i = token % m.tokens.len();
+                let t = m.tokens[i].clone();
+                if t.kind == Kind::Code || m.deleted[t.client] {
+                    continue;
+                }
+                let body = format!("token={}", urlencode(&t.value));
+                let auth = basic(&w.clients[t.client]);
+                let r = w
+                    .provider
+                    .revoke(RevokeRequest::from_form(body.as_bytes(), Some(&auth)).unwrap())
+                    .await;
+                prop_assert!(r.is_ok(), "revocation by the owner: {:?}", r);
+                if t.present {
+                    match t.kind {
+                        Kind::Refresh if !t.revoked => m.revoke_grant(t.grant),
+                        _ => m.tokens[i].revoked = true,
+                    }
+                }
+            }
+            Op::Advance { seconds } => {
+                w.clock.advance(Duration::seconds(*seconds));
+                m.now += seconds;
+            }
+            Op::Flush => {
+                w.provider
+                    .flush_inactive_tokens(w.provider.now())
+                    .await
+                    .unwrap();
+                let now = m.now;
+                for t in &mut m.tokens {
+                    if t.expires_at < now {
+                        t.present = false;
+                    }
+                }
+            }
+            Op::DeleteClient { client } => {
+                let r = w
+                    .provider
+                    .delete_client(&w.clients[*client].client.client_id)
+                    .await;
+                prop_assert_eq!(r.is_ok(), !m.deleted[*client]);
+                m.deleted[*client] = true;
+            }
+        }
+        // The invariant: introspection agrees with the model for every token.
+        for t in &m.tokens {
+            prop_assert_eq!(
+                w.active(&t.value).await,
+                m.active(t),
+                "after {:?}: {:?}",
+                op,
+                t
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check<S: Storage>(cases: u32, store: impl Fn() -> S) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut runner = TestRunner::new(RunnerConfig {
+        cases,
+        ..RunnerConfig::default()
+    });
+    runner
+        .run(&proptest::collection::vec(op(), 1..40), |ops| {
+            rt.block_on(async {
+                let w = world(store()).await;
+                run(&w, &ops).await
+            })
+        })
+        .unwrap();
+}
+
+#[test]
+fn engine_matches_the_model_on_memory() {
+    check(96, MemoryStore::new);
+}
+
+#[test]
+fn engine_matches_the_model_on_sled() {
+    check(16, || SledStore::temporary().unwrap());
+}

@@ -1,0 +1,200 @@
+//! Round-trip properties for the serialised value types: JSON (storage and API), forms,
+//! lifespans and scopes.
+
+use std::sync::Arc;
+
+use portcullis::model::{
+    AcceptConsent, AcceptLogin, Client, ClientLifespans, CodeBinding, ConsentClaims,
+    ConsentSession, Lifespan, LoginSession, Pkce, PkceMethod, Scope, Session, TokenKind,
+    TokenRecord, TokenStatus,
+};
+use portcullis::{Params, TokenResponse};
+use proptest::prelude::*;
+
+fn scope() -> impl Strategy<Value = Scope> {
+    proptest::collection::vec("[!#-\\[\\]-~]{1,12}", 0..5)
+        .prop_map(|t| Scope::from_tokens(t).unwrap())
+}
+
+fn text() -> impl Strategy<Value = String> {
+    ".{0,24}"
+}
+
+fn claims() -> impl Strategy<Value = serde_json::Map<String, serde_json::Value>> {
+    proptest::collection::btree_map(
+        "[a-z_]{1,8}",
+        prop_oneof![
+            any::<i64>().prop_map(serde_json::Value::from),
+            text().prop_map(serde_json::Value::from),
+            any::<bool>().prop_map(serde_json::Value::from),
+        ],
+        0..4,
+    )
+    .prop_map(|m| m.into_iter().collect())
+}
+
+fn session() -> impl Strategy<Value = Session> {
+    (
+        text(),
+        proptest::option::of(any::<i64>()),
+        proptest::option::of(text()),
+        proptest::collection::vec(text(), 0..3),
+        proptest::option::of(text()),
+        claims(),
+        claims(),
+    )
+        .prop_map(|(subject, auth_time, nonce, amr, sid, at, it)| Session {
+            subject,
+            auth_time,
+            acr: None,
+            amr,
+            sid,
+            nonce,
+            consent_id: None,
+            access_token_claims: at,
+            id_token_claims: it,
+        })
+}
+
+fn record() -> impl Strategy<Value = TokenRecord> {
+    (
+        text(),
+        prop_oneof![
+            Just(TokenKind::AccessToken),
+            Just(TokenKind::RefreshToken),
+            Just(TokenKind::AuthorizationCode)
+        ],
+        prop_oneof![
+            Just(TokenStatus::Active),
+            Just(TokenStatus::Revoked),
+            Just(TokenStatus::Consumed),
+            Just(TokenStatus::Rotated)
+        ],
+        (text(), text(), scope(), scope()),
+        proptest::collection::vec(text(), 0..3),
+        (any::<i64>(), any::<i64>()),
+        session(),
+        proptest::option::of((
+            proptest::option::of(text()),
+            proptest::option::of((text(), any::<bool>())),
+        )),
+    )
+        .prop_map(
+            |(
+                signature,
+                kind,
+                status,
+                (grant_id, client_id, scope, granted_scope),
+                audience,
+                (issued_at, expires_at),
+                session,
+                code,
+            )| TokenRecord {
+                signature,
+                kind,
+                status,
+                grant_id,
+                client_id,
+                scope,
+                granted_scope,
+                audience,
+                issued_at,
+                expires_at,
+                session: Arc::new(session),
+                code: code.map(|(redirect_uri, pkce)| CodeBinding {
+                    redirect_uri,
+                    pkce: pkce.map(|(challenge, s256)| Pkce {
+                        challenge,
+                        method: if s256 {
+                            PkceMethod::S256
+                        } else {
+                            PkceMethod::Plain
+                        },
+                    }),
+                }),
+            },
+        )
+}
+
+fn json_round_trip<
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+>(
+    v: &T,
+) -> Result<(), TestCaseError> {
+    let json = serde_json::to_vec(v).unwrap();
+    let back: T = serde_json::from_slice(&json).unwrap();
+    prop_assert_eq!(&back, v);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn token_records(r in record()) {
+        json_round_trip(&r)?;
+    }
+
+    #[test]
+    fn scopes_parse_their_display(s in scope()) {
+        prop_assert_eq!(Scope::parse(&s.to_string()).unwrap(), s.clone());
+        json_round_trip(&s)?;
+    }
+
+    #[test]
+    fn lifespans(secs in 0i64..10_000_000) {
+        let l = Lifespan(time::Duration::seconds(secs));
+        prop_assert_eq!(Lifespan::parse(&l.to_string()), Some(l));
+        json_round_trip(&l)?;
+    }
+
+    #[test]
+    fn clients(name in text(), owner in text(), uris in proptest::collection::vec("https://[a-z]{1,8}\\.example/[a-z]{0,8}", 0..3), s in scope(), secs in proptest::option::of(0i64..100_000), meta in claims(), created in 0i64..4_000_000_000) {
+        let at = time::OffsetDateTime::from_unix_timestamp(created).unwrap();
+        let c = Client {
+            client_id: name.clone(),
+            client_name: name,
+            owner,
+            redirect_uris: uris,
+            scope: s,
+            lifespans: ClientLifespans {
+                client_credentials_grant_access_token_lifespan: secs.map(|s| Lifespan(time::Duration::seconds(s))),
+                ..Default::default()
+            },
+            metadata: serde_json::Value::Object(meta),
+            created_at: at,
+            updated_at: at,
+            ..Client::default()
+        };
+        json_round_trip(&c)?;
+    }
+
+    #[test]
+    fn sessions_and_consents(sid in text(), subject in text(), at in any::<i64>(), remember in any::<bool>(), s in scope(), c1 in claims(), c2 in claims()) {
+        json_round_trip(&LoginSession { sid: sid.clone(), subject: subject.clone(), authenticated_at: at, expires_at: at / 2, remember })?;
+        json_round_trip(&ConsentSession {
+            id: sid.clone(), subject, client_id: sid.clone(), sid, granted_scope: s.clone(),
+            granted_audience: vec![], claims: ConsentClaims { access_token: c1.clone(), id_token: c2 },
+            remember, remember_until: Some(at), handled_at: at,
+        })?;
+        json_round_trip(&AcceptConsent { grant_scope: s.into_vec(), session: ConsentClaims { access_token: c1, ..Default::default() }, remember, ..Default::default() })?;
+    }
+
+    #[test]
+    fn accept_login(subject in text(), remember in any::<bool>(), remember_for in any::<i64>(), amr in proptest::collection::vec(text(), 0..3)) {
+        json_round_trip(&AcceptLogin { subject, remember, remember_for, amr, ..Default::default() })?;
+    }
+
+    #[test]
+    fn token_responses(at in text(), rt in proptest::option::of(text()), s in proptest::option::of(text()), exp in any::<i64>()) {
+        json_round_trip(&TokenResponse { access_token: at, token_type: "bearer".into(), expires_in: exp, refresh_token: rt, scope: s, id_token: None })?;
+    }
+
+    #[test]
+    fn forms(pairs in proptest::collection::vec(("[a-z_]{1,10}", ".{1,20}"), 0..6)) {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
+        let parsed = Params::parse(body.as_bytes());
+        let expected = Params::from_pairs(pairs.clone());
+        prop_assert_eq!(parsed, expected);
+    }
+}
