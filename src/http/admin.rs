@@ -115,7 +115,7 @@ impl Server {
                 Ok(client_reply(StatusCode::OK, &set))
             }
             Method::PATCH => {
-                let patch: json_patch::Patch = body::json(req, self.options.max_body_bytes)?;
+                let patch: json_patch::Patch = body::json_array(req, self.options.max_body_bytes)?;
                 let mut doc = p.get_client(id).await?.to_public_json();
                 json_patch::patch(&mut doc, &patch).map_err(|e| {
                     Error::invalid_request(format!(

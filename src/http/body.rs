@@ -111,8 +111,21 @@ pub(crate) fn form(req: &Request<Bytes>, max: usize) -> Result<Params, Fail> {
     Ok(parse_form(req.body(), "form body")?)
 }
 
-/// The body as JSON of type `T`; an empty body reads as `{}`.
+/// The body as a JSON object read as `T`; an empty body reads as `{}`.
 pub(crate) fn json<T: DeserializeOwned>(req: &Request<Bytes>, max: usize) -> Result<T, Fail> {
+    json_body(req, max, true)
+}
+
+/// The body as a JSON array read as `T` (a JSON Patch document).
+pub(crate) fn json_array<T: DeserializeOwned>(req: &Request<Bytes>, max: usize) -> Result<T, Fail> {
+    json_body(req, max, false)
+}
+
+fn json_body<T: DeserializeOwned>(
+    req: &Request<Bytes>,
+    max: usize,
+    object: bool,
+) -> Result<T, Fail> {
     check_size(req.body(), max)?;
     match content_type(req.headers())?.as_deref() {
         None | Some("application/json") => {}
@@ -124,10 +137,16 @@ pub(crate) fn json<T: DeserializeOwned>(req: &Request<Bytes>, max: usize) -> Res
             ))
         }
     }
-    let body: &[u8] = if req.body().iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        req.body()
+    let first = req.body().iter().find(|b| !b.is_ascii_whitespace());
+    let body: &[u8] = match (first, object) {
+        (None, true) => b"{}",
+        (Some(b'{'), true) | (Some(b'['), false) => req.body(),
+        (_, true) => {
+            return Err(Error::invalid_request("The request body must be a JSON object.").into())
+        }
+        (_, false) => {
+            return Err(Error::invalid_request("The request body must be a JSON array.").into())
+        }
     };
     serde_json::from_slice(body).map_err(|e| {
         Fail::from(Error::invalid_request(format!(
