@@ -3,6 +3,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use portcullis::keys::{Algorithm, LocalSigner};
 use portcullis::storage::MemoryStore;
 use portcullis::{ClientRequest, Config, Provider};
@@ -32,7 +34,6 @@ pub fn world() -> &'static World {
             let created = provider
                 .create_client(ClientRequest {
                     client_id: Some("fuzz".into()),
-                    client_secret: Some("fuzz-secret".into()),
                     grant_types: Some(vec![
                         "authorization_code".into(),
                         "refresh_token".into(),
@@ -46,8 +47,10 @@ pub fn world() -> &'static World {
                 })
                 .await
                 .expect("client");
-            // base64("fuzz:fuzz-secret")
-            (provider, "Basic ZnV6ejpmdXp6LXNlY3JldA==".to_owned(), created.client.client_id)
+            // A server-generated secret: verified with one SHA-256, not PBKDF2.
+            let secret = created.client_secret.unwrap_or_default();
+            let basic = format!("Basic {}", STANDARD.encode(format!("fuzz:{secret}")));
+            (provider, basic, created.client.client_id)
         });
         World { rt, provider, basic, client_id }
     })

@@ -415,9 +415,9 @@ impl SessionStore for MemoryStore {
         let mut s = write(&self.sessions);
         let count = |s: &Sessions| s.flows.len() + s.logins.len() + s.logouts.len();
         let n = count(&s);
-        s.flows.retain(|_, f| f.expires_at >= before);
+        s.flows.retain(|_, f| f.expires_at() >= before);
         s.logins.retain(|_, l| l.expires_at >= before);
-        s.logouts.retain(|_, l| l.expires_at >= before);
+        s.logouts.retain(|_, l| l.expires_at() >= before);
         Ok((n - count(&s)) as u64)
     }
 }
