@@ -50,6 +50,7 @@ pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod grant;
+pub mod http;
 pub mod keys;
 pub mod manual;
 pub mod model;

@@ -10,8 +10,9 @@
 //!    admin, …), each taking a parsed request type and returning a response type or an
 //!    [`Error`](crate::Error). Requests are parsed once (`TokenRequest::from_form`); a
 //!    parsed request is well-formed.
-//! 2. **HTTP mapping**: `portcullis::http`, from `http::Request<Bytes>` to
-//!    `http::Response<Bytes>` (a later milestone).
+//! 2. **HTTP mapping**: [`http::Server`](crate::http::Server), from
+//!    `http::Request<Bytes>` to `http::Response<Bytes>`, with Hydra v2's public and
+//!    admin routes (the table is in [`crate::http`]).
 //! 3. **Adapters**: the examples for axum, actix-web and hyper.
 //!
 //! Time comes from an injected [`Clock`](crate::clock::Clock); randomness from an injected

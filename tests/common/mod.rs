@@ -410,3 +410,116 @@ pub async fn concurrent_token_requests(
     }
     wins
 }
+
+// ---- HTTP helpers (tests/http_*.rs) ----
+
+/// A test client for `portcullis::http::Server`: builds requests, remembers the session
+/// cookie like a browser.
+pub struct Http {
+    pub server: portcullis::http::Server,
+    pub cookie: Option<String>,
+}
+
+impl Http {
+    pub fn new(provider: &Provider) -> Self {
+        Self {
+            server: portcullis::http::Server::new(provider.clone()),
+            cookie: None,
+        }
+    }
+
+    /// Sends a request through `Server::handle`; picks up `Set-Cookie` for the session.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<bytes::Bytes>,
+    ) -> http::Response<bytes::Bytes> {
+        let mut b = http::Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        if let Some(c) = &self.cookie {
+            b = b.header("cookie", format!("portcullis_session={c}"));
+        }
+        let resp = self
+            .server
+            .handle(b.body(body.into()).expect("valid test request"))
+            .await;
+        for v in resp.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            if let Some(rest) = v.strip_prefix("portcullis_session=") {
+                let value = rest.split(';').next().unwrap_or_default();
+                self.cookie = (!v.contains("Max-Age=0")).then(|| value.to_owned());
+            }
+        }
+        resp
+    }
+
+    pub async fn get(&mut self, uri: &str) -> http::Response<bytes::Bytes> {
+        self.send("GET", uri, &[], bytes::Bytes::new()).await
+    }
+
+    /// A JSON request.
+    pub async fn json(
+        &mut self,
+        method: &str,
+        uri: &str,
+        body: &serde_json::Value,
+    ) -> http::Response<bytes::Bytes> {
+        self.send(
+            method,
+            uri,
+            &[("content-type", "application/json")],
+            serde_json::to_vec(body).unwrap(),
+        )
+        .await
+    }
+
+    /// A form POST, with an optional Authorization header.
+    pub async fn form(
+        &mut self,
+        uri: &str,
+        body: &str,
+        authorization: Option<&str>,
+    ) -> http::Response<bytes::Bytes> {
+        let mut headers = vec![("content-type", "application/x-www-form-urlencoded")];
+        if let Some(a) = authorization {
+            headers.push(("authorization", a));
+        }
+        self.send("POST", uri, &headers, body.to_owned()).await
+    }
+}
+
+/// The body as JSON.
+pub fn body_json(resp: &http::Response<bytes::Bytes>) -> serde_json::Value {
+    serde_json::from_slice(resp.body())
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(resp.body())))
+}
+
+/// A header's value.
+pub fn header<'a>(resp: &'a http::Response<bytes::Bytes>, name: &str) -> Option<&'a str> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The `Location` of a 303, path and query relative to the issuer when it is ours.
+pub fn location(resp: &http::Response<bytes::Bytes>) -> String {
+    assert_eq!(
+        resp.status(),
+        303,
+        "{:?}",
+        String::from_utf8_lossy(resp.body())
+    );
+    header(resp, "location").expect("a Location").to_owned()
+}
+
+/// A URL of ours as a request target (path and query).
+pub fn local(url: &str) -> String {
+    url.strip_prefix(ISSUER).unwrap_or(url).to_owned()
+}
+
+/// The value of query parameter `name` in `url`.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    response_params(url).remove(name)
+}
