@@ -152,7 +152,7 @@ pub struct OidcContext {
 }
 
 /// Where a flow is. Each step moves forward exactly once (compare-and-swap on
-/// [`Flow::version`]).
+/// the flow's `version`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlowState {
