@@ -167,13 +167,18 @@ pub struct Fixture {
 
 impl Fixture {
     pub async fn new(store: Store, backend: Backend, tokens: Tokens) -> Fixture {
+        Self::with_signer(store, backend.signer(), tokens).await
+    }
+
+    /// Like [`new`](Self::new), with this signer.
+    pub async fn with_signer(store: Store, signer: Arc<dyn KeySigner>, tokens: Tokens) -> Fixture {
         let mut config = Config::new(ISSUER, [7u8; 32]);
         if let Tokens::Jwt(alg) = tokens {
             config.access_token_alg = alg;
         }
         let provider = Provider::builder(config)
             .shared_store(store.open())
-            .signer(backend.signer())
+            .signer(signer)
             .build()
             .await
             .expect("provider builds");
