@@ -8,7 +8,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::keys::{Algorithm, KeySigner};
-use crate::random::{Entropy, OsEntropy};
+use crate::random::{Entropy, ThreadEntropy};
 use crate::storage::Storage;
 use crate::token::opaque::OpaqueTokens;
 
@@ -56,7 +56,7 @@ impl Provider {
             store: None,
             signer: None,
             clock: Arc::new(SystemClock),
-            entropy: Arc::new(OsEntropy),
+            entropy: Arc::new(ThreadEntropy),
         }
     }
 
@@ -139,7 +139,8 @@ impl ProviderBuilder {
         self
     }
 
-    /// The entropy source (the OS generator by default).
+    /// The entropy source: by default [`ThreadEntropy`], a ChaCha20 generator per thread
+    /// seeded from the operating system.
     pub fn entropy(mut self, entropy: impl Entropy) -> Self {
         self.entropy = Arc::new(entropy);
         self

@@ -1,20 +1,24 @@
 //! Scopes (RFC 6749 §3.3): a set of space-delimited, case-sensitive strings.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 
 /// A set of scope tokens, in the order first given, without duplicates.
+///
+/// Held as the canonical space-delimited string, shared: a clone (every token record of
+/// a grant carries two scopes) is a reference count, and displaying it copies nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Scope(Vec<String>);
+pub struct Scope(Arc<str>);
 
 impl Scope {
     /// Parses a space-delimited scope string; every token must use the characters
     /// RFC 6749 §3.3 allows (`%x21 / %x23-5B / %x5D-7E`).
     pub fn parse(s: &str) -> Result<Self> {
-        let mut out = Vec::new();
+        let mut out = String::with_capacity(s.len());
         for token in s.split(' ').filter(|t| !t.is_empty()) {
             if !token
                 .bytes()
@@ -24,11 +28,14 @@ impl Scope {
                     "The scope contains a character RFC 6749 §3.3 does not allow.",
                 ));
             }
-            if !out.iter().any(|t| t == token) {
-                out.push(token.to_owned());
+            if !out.split(' ').any(|t| t == token) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(token);
             }
         }
-        Ok(Self(out))
+        Ok(Self(out.into()))
     }
 
     /// A scope from tokens already known to be valid.
@@ -37,23 +44,30 @@ impl Scope {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let joined: Vec<String> = tokens.into_iter().map(|s| s.as_ref().to_owned()).collect();
-        if joined.iter().any(|t| t.is_empty() || t.contains(' ')) {
-            return Err(Error::invalid_scope(
-                "A scope token is empty or has a space.",
-            ));
+        let mut joined = String::new();
+        for token in tokens {
+            let token = token.as_ref();
+            if token.is_empty() || token.contains(' ') {
+                return Err(Error::invalid_scope(
+                    "A scope token is empty or has a space.",
+                ));
+            }
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            joined.push_str(token);
         }
-        Self::parse(&joined.join(" "))
+        Self::parse(&joined)
     }
 
     /// Whether the set holds `token`.
     pub fn contains(&self, token: &str) -> bool {
-        self.0.iter().any(|t| t == token)
+        self.iter().any(|t| t == token)
     }
 
     /// Whether every token of `self` is in `other`.
     pub fn is_subset_of(&self, other: &Scope) -> bool {
-        self.0.iter().all(|t| other.contains(t))
+        self.iter().all(|t| other.contains(t))
     }
 
     /// Whether there is no token.
@@ -63,12 +77,17 @@ impl Scope {
 
     /// The tokens.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        self.0.split(' ').filter(|t| !t.is_empty())
     }
 
     /// The tokens, owned.
     pub fn into_vec(self) -> Vec<String> {
-        self.0
+        self.iter().map(str::to_owned).collect()
+    }
+
+    /// The space-delimited string.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
     /// Whether the scope asks for a refresh token (`offline_access` or `offline`).
@@ -79,13 +98,13 @@ impl Scope {
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.join(" "))
+        f.write_str(&self.0)
     }
 }
 
 impl Serialize for Scope {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(&self.0)
     }
 }
 

@@ -47,14 +47,12 @@ struct Tokens {
 
 impl Tokens {
     fn insert(&mut self, record: TokenRecord) {
-        self.by_grant
-            .entry(record.grant_id.clone())
-            .or_default()
-            .insert(record.signature.clone());
-        self.grants_by_client
-            .entry(record.client_id.clone())
-            .or_default()
-            .insert(record.grant_id.clone());
+        add_to_index(&mut self.by_grant, &record.grant_id, &record.signature);
+        add_to_index(
+            &mut self.grants_by_client,
+            &record.client_id,
+            &record.grant_id,
+        );
         self.by_signature
             .insert(record.signature.clone(), Arc::new(record));
     }
@@ -101,6 +99,18 @@ impl Tokens {
             .entry(grant_id.to_owned())
             .or_insert(MARKER_UNTIL_FIRST_FLUSH);
         *marker = (*marker).max(until);
+    }
+}
+
+/// Adds `member` to the set under `key`, copying `key` only for a new set.
+fn add_to_index(index: &mut HashMap<String, HashSet<String>>, key: &str, member: &str) {
+    match index.get_mut(key) {
+        Some(set) => {
+            set.insert(member.to_owned());
+        }
+        None => {
+            index.insert(key.to_owned(), HashSet::from([member.to_owned()]));
+        }
     }
 }
 

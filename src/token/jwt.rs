@@ -61,7 +61,7 @@ struct AccessTokenClaims<'a> {
     nbf: i64,
     jti: &'a str,
     client_id: &'a str,
-    scope: String,
+    scope: &'a str,
     #[serde(skip_serializing_if = "Map::is_empty")]
     ext: &'a Map<String, Value>,
 }
@@ -83,7 +83,7 @@ pub fn sign_access_token(
         nbf: record.issued_at,
         jti,
         client_id: &record.client_id,
-        scope: record.scope.to_string(),
+        scope: record.scope.as_str(),
         ext: &record.session.access_token_claims,
     };
     let payload = serde_json::to_vec(&claims).map_err(crate::Error::internal)?;

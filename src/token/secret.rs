@@ -55,10 +55,13 @@ impl SecretHash {
     pub fn verify(&self, secret: &str) -> bool {
         let mut parts = self.0.split('$').skip(1);
         match parts.next() {
-            Some("sha256") => parts
-                .next()
-                .and_then(|d| B64.decode(d).ok())
-                .is_some_and(|want| bool::from(Sha256::digest(secret.as_bytes())[..].ct_eq(&want))),
+            Some("sha256") => {
+                let mut want = [0u8; 32];
+                parts
+                    .next()
+                    .is_some_and(|d| matches!(B64.decode_slice(d, &mut want), Ok(32)))
+                    && bool::from(Sha256::digest(secret.as_bytes())[..].ct_eq(&want))
+            }
             Some("pbkdf2-sha256") => {
                 let (Some(iter), Some(salt), Some(digest)) =
                     (parts.next(), parts.next(), parts.next())
