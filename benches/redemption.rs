@@ -6,6 +6,8 @@
 //!   opaque access token, a refresh token and an ID token signed with `<alg>`; compare
 //!   with `signature/<alg>/<backend>`. The codes are issued before the timer starts
 //!   (`Provider::issue_authorization_code`).
+//! - `introspection/<opaque|jwt-es256>/<store>`: an active access token introspected.
+//! - `revocation/refresh_token/<store>`: a refresh token revoked with its family.
 //! - `refresh_token/rotate/<store>`: a refresh token (scope `offline_access read`, no ID
 //!   token) exchanged for a new access token and refresh token, the old one marked
 //!   rotated. The refresh tokens are issued before the timer starts.
@@ -19,6 +21,9 @@ use common::{
 use criterion::{criterion_group, criterion_main, Criterion};
 use portcullis::keys::Algorithm;
 use portcullis::model::Scope;
+use portcullis::{IntrospectRequest, Revocation, RevokeRequest};
+
+const CLIENT_CREDENTIALS: &str = "grant_type=client_credentials&scope=read";
 
 fn authorization_code(c: &mut Criterion) {
     let rt = runtime();
@@ -65,16 +70,66 @@ fn refresh_token(c: &mut Criterion) {
     group.finish();
 }
 
-// TODO(introspection, revocation): `Provider::introspect` and `Provider::revoke` land on
-// another branch. Add here, issuing the tokens in `prepare` as above:
-// - `introspection/opaque/<store>` and `introspection/jwt-es256/<store>`: an active
-//   access token introspected by its resource server (client auth included);
-// - `revocation/refresh_token/<store>`: a refresh token revoked with its grant family.
-// `run` times anything returning a `TokenResponse`; generalise its output type to `T`.
+/// Introspection of an active access token by a resource server (the admin API: no
+/// client authentication), opaque and JWT.
+fn introspection(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("introspection");
+    for (name, tokens) in [
+        ("opaque", Tokens::Opaque),
+        ("jwt-es256", Tokens::Jwt(Algorithm::ES256)),
+    ] {
+        for store in Store::ALL {
+            run(
+                &mut group,
+                &rt,
+                &format!("{name}/{}", store.name()),
+                (store, Backend::Local, tokens),
+                async |fx, _| {
+                    let token = fx.token(CLIENT_CREDENTIALS).await.access_token;
+                    format!("token={token}")
+                },
+                async |fx, body| {
+                    let req = IntrospectRequest::from_form(body.as_bytes()).expect("parses");
+                    let answer = fx.provider.introspect(req).await.expect("introspected");
+                    assert!(answer.is_active());
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
+/// Revocation of a refresh token: its whole grant family, durably.
+fn revocation(c: &mut Criterion) {
+    let rt = runtime();
+    let scope = Scope::parse("offline_access read").expect("scope");
+    let mut group = c.benchmark_group("revocation");
+    for store in Store::ALL {
+        run(
+            &mut group,
+            &rt,
+            &format!("refresh_token/{}", store.name()),
+            (store, Backend::Local, Tokens::Opaque),
+            async |fx, _| {
+                let code = fx.code(&scope).await;
+                let tokens = fx.token(&exchange_body(&code)).await;
+                format!("token={}", tokens.refresh_token.expect("a refresh token"))
+            },
+            async |fx, body| {
+                let req =
+                    RevokeRequest::from_form(body.as_bytes(), Some(&fx.basic)).expect("parses");
+                let done = fx.provider.revoke(req).await.expect("revoked");
+                assert_eq!(done, Revocation::Grant);
+            },
+        );
+    }
+    group.finish();
+}
 
 criterion_group! {
     name = benches;
     config = criterion();
-    targets = authorization_code, refresh_token
+    targets = authorization_code, refresh_token, introspection, revocation
 }
 criterion_main!(benches);

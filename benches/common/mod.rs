@@ -334,13 +334,13 @@ pub fn refresh_body(refresh_token: &str) -> String {
 
 /// Times `iters` runs of `op` against a fresh fixture per sample. `prepare` makes each
 /// iteration's input before the timer starts (codes to redeem, tokens to rotate).
-pub fn run<I>(
+pub fn run<I, O>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     rt: &Runtime,
     id: &str,
     (store, backend, tokens): (Store, Backend, Tokens),
     prepare: impl AsyncFn(&Fixture, u64) -> I,
-    op: impl AsyncFn(&Fixture, I) -> TokenResponse,
+    op: impl AsyncFn(&Fixture, I) -> O,
 ) {
     group.bench_function(id, |b| {
         b.iter_custom(|iters| {
