@@ -1,0 +1,276 @@
+//! The portcullis reference server on axum: Hydra's public API on 127.0.0.1:4444 and its
+//! admin API on 127.0.0.1:4445.
+//!
+//! ```sh
+//! cargo run --release --example axum_server
+//! ```
+//!
+//! Configured by Hydra's environment variables (see `Config::from_env_with`), plus:
+//!
+//! - `SERVE_HOST` (127.0.0.1), `SERVE_PUBLIC_PORT` (4444), `SERVE_ADMIN_PORT` (4445);
+//! - `DSN`: `memory`, or a directory for the sled store (`./portcullis-data`);
+//! - `URLS_SELF_ISSUER` defaults to `http://127.0.0.1:<public port>`;
+//! - `SECRETS_SYSTEM`, when unset, is generated and kept in `<DSN>/system-secret`
+//!   (in memory with `DSN=memory`), with a warning;
+//! - without `URLS_LOGIN` and `URLS_CONSENT`, a demo login / consent UI that accepts any
+//!   username is served under `/ui/` and a demo client `demo` is created.
+//!
+//! `RUST_LOG` sets the log level (`info`).
+
+use std::error::Error;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use portcullis::storage::{MemoryStore, SledStore};
+use portcullis::token::pkce::s256_challenge;
+use portcullis::{ClientRequest, Config, Provider};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+mod app;
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+const DEMO_CLIENT: &str = "demo";
+const DEMO_REDIRECT: &str = "http://127.0.0.1:8080/callback";
+
+enum Store {
+    Memory,
+    Sled(PathBuf),
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn port(name: &str, default: u16) -> Result<u16, BoxError> {
+    match env(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("{name} must be a port number, not {v:?}").into()),
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), BoxError> {
+    let host = env("SERVE_HOST").unwrap_or_else(|| "127.0.0.1".into());
+    let public_port = port("SERVE_PUBLIC_PORT", 4444)?;
+    let admin_port = port("SERVE_ADMIN_PORT", 4445)?;
+    let store = match env("DSN").as_deref().unwrap_or("./portcullis-data") {
+        "memory" => Store::Memory,
+        dsn if dsn.starts_with("postgres://") || dsn.starts_with("postgresql://") => {
+            return Err(
+                "DSN: PostgreSQL is not yet supported; use `memory` or a directory \
+                        for the sled store"
+                    .into(),
+            )
+        }
+        dsn if dsn.contains("://") => {
+            return Err(format!(
+                "DSN: {:?} is not supported; use `memory` or a directory for the sled store",
+                dsn.split("://").next().unwrap_or_default()
+            )
+            .into())
+        }
+        dir => Store::Sled(PathBuf::from(dir)),
+    };
+
+    // Friendly defaults for a first run; Hydra's variables win when set.
+    let issuer = env("URLS_SELF_ISSUER").unwrap_or_else(|| {
+        let shown = match host.as_str() {
+            "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
+            h => h,
+        };
+        format!("http://{shown}:{public_port}")
+    });
+    let demo_ui = env("URLS_LOGIN").is_none() && env("URLS_CONSENT").is_none();
+    let sled = match &store {
+        Store::Sled(dir) => Some(SledStore::open(dir).map_err(|e| format!("DSN {dir:?}: {e}"))?),
+        Store::Memory => None,
+    };
+    let secret = match (env("SECRETS_SYSTEM"), &store) {
+        (Some(s), _) => s,
+        (None, Store::Sled(dir)) => persisted_secret(dir)?,
+        (None, Store::Memory) => {
+            tracing::warn!("SECRETS_SYSTEM is not set: using a random secret for this run only");
+            random_hex(32)
+        }
+    };
+    let config = Config::from_env_with(|k| match k {
+        "URLS_SELF_ISSUER" => Some(issuer.clone()),
+        "SECRETS_SYSTEM" => Some(secret.clone()),
+        _ => env(k),
+    })?;
+
+    let builder = Provider::builder(config);
+    let builder = match sled {
+        Some(s) => builder.store(s),
+        None => builder.store(MemoryStore::new()),
+    };
+    // No signer given: the keys are loaded from the store, or generated and sealed there.
+    let provider = builder
+        .build()
+        .await
+        .map_err(|e| format!("starting the provider: {e}"))?;
+    let server = app::server(provider.clone())?;
+
+    let demo = if demo_ui {
+        tracing::warn!("URLS_LOGIN / URLS_CONSENT not set: serving the demo UI (any username logs in) under /ui/");
+        Some(app::demo_ui::DemoUi::new(provider.clone()))
+    } else {
+        None
+    };
+    let public = TcpListener::bind((host.as_str(), public_port))
+        .await
+        .map_err(|e| format!("binding the public API to {host}:{public_port}: {e}"))?;
+    let admin = TcpListener::bind((host.as_str(), admin_port))
+        .await
+        .map_err(|e| format!("binding the admin API to {host}:{admin_port}: {e}"))?;
+    tracing::info!(issuer = %provider.config().issuer, public = %public.local_addr()?, admin = %admin.local_addr()?, "listening");
+    if demo.is_some() {
+        demo_client(&provider, admin.local_addr()?).await?;
+    }
+
+    let (stop, stopped) = watch::channel(false);
+    let until = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let public = axum::serve(public, app::public_router(server.clone(), demo))
+        .with_graceful_shutdown(until(stopped.clone()));
+    let admin =
+        axum::serve(admin, app::admin_router(server)).with_graceful_shutdown(until(stopped));
+    let public = tokio::spawn(async move { public.await });
+    let admin = tokio::spawn(async move { admin.await });
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing the requests in flight");
+    let _ = stop.send(true);
+    public.await??;
+    admin.await??;
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM on Unix (containers).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// The system secret kept next to the sled data, generated on first run.
+fn persisted_secret(dir: &Path) -> Result<String, BoxError> {
+    let path = dir.join("system-secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_owned();
+        if s.len() >= 32 {
+            tracing::warn!(path = %path.display(), "SECRETS_SYSTEM is not set: using the generated secret in this file");
+            return Ok(s);
+        }
+        return Err(format!("{} holds fewer than 32 bytes", path.display()).into());
+    }
+    let s = random_hex(32);
+    write_private(&path, &s).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    tracing::warn!(path = %path.display(), "SECRETS_SYSTEM is not set: generated one and saved it in this file; set SECRETS_SYSTEM in production");
+    Ok(s)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    use rand_core::RngCore as _;
+    let mut b = vec![0u8; n];
+    rand_core::OsRng.fill_bytes(&mut b);
+    b
+}
+
+fn random_hex(n: usize) -> String {
+    random_bytes(n).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn random_b64(n: usize) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(n))
+}
+
+/// Creates the demo client if missing, and prints a ready authorization URL and the curl
+/// command that exchanges its code.
+async fn demo_client(provider: &Provider, admin: SocketAddr) -> Result<(), BoxError> {
+    if provider.store().get_client(DEMO_CLIENT).await?.is_none() {
+        provider
+            .create_client(ClientRequest {
+                client_id: Some(DEMO_CLIENT.into()),
+                client_name: Some("Demo app".into()),
+                // A public client (no secret): PKCE protects the code.
+                token_endpoint_auth_method: Some("none".into()),
+                grant_types: Some(vec!["authorization_code".into(), "refresh_token".into()]),
+                response_types: Some(vec!["code".into()]),
+                redirect_uris: Some(vec![DEMO_REDIRECT.into()]),
+                scope: Some("openid offline_access profile".into()),
+                ..Default::default()
+            })
+            .await?;
+        tracing::info!(client_id = DEMO_CLIENT, "created the demo client");
+    }
+    let issuer = provider.config().issuer.trim_end_matches('/');
+    let verifier = random_b64(32);
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", DEMO_CLIENT)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid offline_access profile")
+        .append_pair("redirect_uri", DEMO_REDIRECT)
+        .append_pair("state", &random_b64(12))
+        .append_pair("code_challenge", &s256_challenge(&verifier))
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    println!(
+        r#"
+Try it: open this URL in a browser, sign in with any username and allow access:
+
+  {issuer}/oauth2/auth?{query}
+
+The browser then lands on {DEMO_REDIRECT}?code=...&state=...&iss=...
+(nothing listens there; copy the code from the address bar) and you exchange it:
+
+  curl -s {issuer}/oauth2/token -d grant_type=authorization_code -d client_id={DEMO_CLIENT} \
+    --data-urlencode redirect_uri={DEMO_REDIRECT} -d code_verifier={verifier} \
+    -d code=PASTE_THE_CODE_HERE
+
+Inspect the access token on the admin API:
+
+  curl -s http://{admin}/admin/oauth2/introspect -d token=PASTE_THE_ACCESS_TOKEN
+"#
+    );
+    Ok(())
+}
