@@ -129,20 +129,9 @@ async fn op_initiated_logout_ends_the_session_and_notifies_clients() {
     assert_eq!(done.backchannel.len(), 1);
     let bc = &done.backchannel[0];
     assert_eq!(bc.uri, "https://app.example.com/bc");
-    let header = jsonwebtoken::decode_header(&bc.logout_token).unwrap();
+    let (header, claims) = verify_jwt(&f.provider, &bc.logout_token, Some(&c.client.client_id));
     assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
-    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(f.provider.jwks()).unwrap();
-    let key =
-        jsonwebtoken::DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap())
-            .unwrap();
-    let mut v = jsonwebtoken::Validation::new(header.alg);
-    v.validate_exp = false;
-    v.set_audience(&[c.client.client_id.as_str()]);
-    v.set_issuer(&[ISSUER]);
-    let claims: serde_json::Map<String, serde_json::Value> =
-        jsonwebtoken::decode(&bc.logout_token, &key, &v)
-            .unwrap()
-            .claims;
+    let claims = claims.as_object().expect("a claims object");
     let mut names: Vec<&str> = claims.keys().map(String::as_str).collect();
     names.sort();
     assert_eq!(
