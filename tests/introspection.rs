@@ -179,13 +179,7 @@ async fn a_deleted_clients_tokens_are_inactive() {
         .delete_client(&c.client.client_id)
         .await
         .unwrap());
-    let stored = f
-        .provider
-        .store()
-        .get_token(signature_of(&t.access_token))
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = f.record(&t.access_token).await;
     assert_eq!(stored.status, portcullis::model::TokenStatus::Active);
     assert_eq!(f.introspect_json(&t.access_token).await, INACTIVE);
     assert_eq!(

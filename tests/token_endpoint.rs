@@ -486,13 +486,7 @@ async fn concurrent_redemptions_of_one_code_leave_no_live_tokens() {
     let wins = concurrent_token_requests(&f, &c, &body, 32).await;
     assert!(wins.len() <= 1);
     for w in &wins {
-        let at = f
-            .provider
-            .store()
-            .get_token(signature_of(&w.access_token))
-            .await
-            .unwrap()
-            .unwrap();
+        let at = f.record(&w.access_token).await;
         assert_eq!(at.status, TokenStatus::Revoked);
     }
 }
@@ -523,13 +517,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
         code_of(f.token(&refresh(rt2), Some(&c)).await),
         ErrorCode::InvalidGrant
     );
-    let at2 = f
-        .provider
-        .store()
-        .get_token(signature_of(&second.access_token))
-        .await
-        .unwrap()
-        .unwrap();
+    let at2 = f.record(&second.access_token).await;
     assert_eq!(at2.status, TokenStatus::Revoked);
 }
 
@@ -708,13 +696,7 @@ async fn deleting_a_client_revokes_its_tokens() {
         .await
         .unwrap();
     f.provider.delete_client(&c.client.client_id).await.unwrap();
-    let rec = f
-        .provider
-        .store()
-        .get_token(signature_of(&r.access_token))
-        .await
-        .unwrap()
-        .unwrap();
+    let rec = f.record(&r.access_token).await;
     assert_eq!(rec.status, TokenStatus::Revoked);
     assert_eq!(
         f.provider

@@ -90,6 +90,16 @@ impl Fixture {
             .expect("client created")
     }
 
+    /// The stored record of an opaque token (it must exist).
+    pub async fn record(&self, token: &str) -> std::sync::Arc<portcullis::model::TokenRecord> {
+        self.provider
+            .store()
+            .get_token(signature_of(token))
+            .await
+            .expect("store answers")
+            .expect("token recorded")
+    }
+
     /// Runs a token request from a form body, with Basic auth for `client` when given.
     pub async fn token(
         &self,
