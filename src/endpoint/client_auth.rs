@@ -117,23 +117,26 @@ fn parse_basic(header: &str) -> Result<(String, String)> {
         return Err(bad());
     }
     let decoded = STANDARD.decode(value.trim()).map_err(|_| bad())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
-    let unescape = |s: &str| -> String {
-        // Nothing to decode (and no '&' to cut at): the common case, without the parser.
-        if !s.contains(['%', '+', '&']) {
-            return s.to_owned();
-        }
-        form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    let (id, secret) = (unescape(id), unescape(secret));
+    let mut id = String::from_utf8(decoded).map_err(|_| bad())?;
+    let colon = id.find(':').ok_or_else(bad)?;
+    let secret = unescape(id[colon + 1..].to_owned());
+    id.truncate(colon);
+    let id = unescape(id);
     if id.is_empty() {
         return Err(bad());
     }
     Ok((id, secret))
+}
+
+/// Form-decodes one Basic credential (RFC 6749 §2.3.1); most need nothing decoded.
+fn unescape(s: String) -> String {
+    if !s.bytes().any(|b| matches!(b, b'%' | b'+' | b'&')) {
+        return s;
+    }
+    form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 impl Provider {

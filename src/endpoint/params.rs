@@ -8,39 +8,69 @@ use crate::error::{Error, Result};
 ///
 /// RFC 6749 §3.1: a parameter without a value is treated as omitted, and a parameter may
 /// not be repeated; [`Params::get`] enforces both.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params(Vec<(String, String)>);
+///
+/// Held as every decoded name and value back to back in one string, with the offsets
+/// where each ends: two allocations however many parameters a request has.
+#[derive(Clone, Default)]
+pub struct Params {
+    text: String,
+    /// For each pair, where its name ends and where its value ends in `text` (its name
+    /// starts where the previous value ends).
+    ends: Vec<(usize, usize)>,
+}
 
 impl Params {
     /// Decodes a form body or query string. Invalid UTF-8 becomes U+FFFD, which no
     /// valid parameter contains, so it fails validation later rather than here.
     pub fn parse(bytes: &[u8]) -> Self {
-        Self(
-            form_urlencoded::parse(bytes)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+        let mut params = Self {
+            text: String::with_capacity(bytes.len()),
+            ends: Vec::with_capacity(8),
+        };
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            for (name, value) in form_urlencoded::parse(bytes) {
+                params.push(&name, &value);
+            }
+            return params;
+        };
+        for pair in text.split('&').filter(|p| !p.is_empty()) {
+            if pair.contains('%') || pair.contains('+') {
+                for (name, value) in form_urlencoded::parse(pair.as_bytes()) {
+                    params.push(&name, &value);
+                }
+            } else {
+                // Nothing to decode (the common case: ids, codes, tokens): as it is.
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                params.push(name, value);
+            }
+        }
+        params
     }
 
     /// Parameters from pairs.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        Self(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        )
+        let mut params = Self::default();
+        for (name, value) in pairs {
+            params.push(name.as_ref(), value.as_ref());
+        }
+        params
+    }
+
+    fn push(&mut self, name: &str, value: &str) {
+        self.text.push_str(name);
+        let name_end = self.text.len();
+        self.text.push_str(value);
+        self.ends.push((name_end, self.text.len()));
     }
 
     /// The single non-empty value of `name`; `invalid_request` if it is repeated.
     pub fn get(&self, name: &str) -> Result<Option<&str>> {
         let mut values = self
-            .0
-            .iter()
-            .filter(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.as_str());
+            .pairs()
+            .filter(|&(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v);
         let first = values.next();
         if values.next().is_some() {
             return Err(Error::invalid_request(format!(
@@ -64,9 +94,8 @@ impl Params {
     /// Every non-empty value of a parameter that may repeat (e.g. `audience`), with each
     /// value also split on spaces.
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
+        self.pairs()
+            .filter(|&(k, _)| k == name)
             .flat_map(|(_, v)| v.split(' '))
             .filter(|v| !v.is_empty())
             .collect()
@@ -74,7 +103,26 @@ impl Params {
 
     /// Every pair, in order.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        let mut start = 0;
+        self.ends.iter().map(move |&(name_end, value_end)| {
+            let pair = (&self.text[start..name_end], &self.text[name_end..value_end]);
+            start = value_end;
+            pair
+        })
+    }
+}
+
+impl PartialEq for Params {
+    fn eq(&self, other: &Self) -> bool {
+        self.pairs().eq(other.pairs())
+    }
+}
+
+impl Eq for Params {}
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.pairs()).finish()
     }
 }
 
@@ -108,6 +156,39 @@ mod tests {
         assert_eq!(p.get("d").unwrap(), Some("x y"));
         assert!(p.require("zzz").is_err());
         assert_eq!(p.all("c"), vec!["2", "3"]);
+    }
+
+    #[test]
+    fn parsed_and_built_params_agree() {
+        let parsed = Params::parse(b"a=1&b=x%20y&&c=&=z&a=%E2%9C%93&d&e=f=g&h+i=j+k");
+        let built = Params::from_pairs([
+            ("a", "1"),
+            ("b", "x y"),
+            ("c", ""),
+            ("", "z"),
+            ("a", "✓"),
+            ("d", ""),
+            ("e", "f=g"),
+            ("h i", "j k"),
+        ]);
+        assert_eq!(parsed, built);
+        assert_eq!(format!("{parsed:?}"), format!("{built:?}"));
+        assert_ne!(parsed, Params::parse(b"a=1"));
+        assert_eq!(Params::parse(b"").pairs().count(), 0);
+    }
+
+    proptest::proptest! {
+        /// The fast path for pairs with nothing to decode agrees with the crate.
+        #[test]
+        fn parse_agrees_with_form_urlencoded(bytes in proptest::collection::vec(
+            proptest::sample::select(b"ab=&%+2Fz\xc3\xa9\xff".to_vec()), 0..40)
+        ) {
+            let want: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+            let parsed = Params::parse(&bytes);
+            let got: Vec<(&str, &str)> = parsed.pairs().collect();
+            let want: Vec<(&str, &str)> = want.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub struct TokenResponse {
     /// The access token.
     pub access_token: String,
     /// Always `bearer`.
-    pub token_type: String,
+    pub token_type: std::borrow::Cow<'static, str>,
     /// Seconds until the access token expires.
     pub expires_in: i64,
     /// The refresh token, when the grant allows one.

@@ -128,7 +128,7 @@ impl Issue<'_> {
         Ok(Minted {
             response: TokenResponse {
                 access_token,
-                token_type: "bearer".to_owned(),
+                token_type: "bearer".into(),
                 expires_in,
                 refresh_token,
                 scope: Some(self.scope.to_string()),

@@ -1,7 +1,7 @@
 //! An in-memory store: for tests, benchmarks and single-process apps that accept losing
 //! their state on restart.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
@@ -16,6 +16,12 @@ use crate::model::{
     Client, ConsentSession, Flow, LoginSession, LogoutFlow, StoredKey, TokenKind, TokenRecord,
     TokenStatus,
 };
+
+/// Hash maps keyed by server-generated values (token signatures, grant and flow ids,
+/// session ids) or by subjects the login app vouched for: foldhash, seeded per process,
+/// hashes them several times faster than SipHash, and no caller chooses a key that is
+/// inserted.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// An in-memory [`Storage`](super::Storage). Cheap to clone: clones share the data.
 #[derive(Debug, Clone, Default)]
@@ -36,23 +42,27 @@ struct Sessions {
     consents: HashMap<String, Vec<ConsentSession>>,
 }
 
+/// Token records by signature, and the signatures of each grant (a grant has a few: a
+/// code, then an access and a refresh token per rotation, until the flush drops the
+/// expired ones). There is no index by client: revoking a client's tokens, which only
+/// client deletion and an admin call do, scans the records.
 #[derive(Debug, Default)]
 struct Tokens {
     by_signature: HashMap<String, Arc<TokenRecord>>,
-    by_grant: HashMap<String, HashSet<String>>,
-    grants_by_client: HashMap<String, HashSet<String>>,
+    by_grant: HashMap<String, Vec<String>>,
     /// Revoked grants and until when the marker is needed (unix seconds).
     revoked_grants: HashMap<String, i64>,
 }
 
 impl Tokens {
     fn insert(&mut self, record: TokenRecord) {
-        add_to_index(&mut self.by_grant, &record.grant_id, &record.signature);
-        add_to_index(
-            &mut self.grants_by_client,
-            &record.client_id,
-            &record.grant_id,
-        );
+        match self.by_grant.get_mut(&record.grant_id) {
+            Some(signatures) => signatures.push(record.signature.clone()),
+            None => {
+                self.by_grant
+                    .insert(record.grant_id.clone(), vec![record.signature.clone()]);
+            }
+        }
         self.by_signature
             .insert(record.signature.clone(), Arc::new(record));
     }
@@ -76,11 +86,7 @@ impl Tokens {
     }
 
     fn revoke_grant(&mut self, grant_id: &str) {
-        let signatures: Vec<String> = self
-            .by_grant
-            .get(grant_id)
-            .map(|s| s.iter().cloned().collect())
-            .unwrap_or_default();
+        let signatures = self.by_grant.get(grant_id).cloned().unwrap_or_default();
         let mut until = MARKER_UNTIL_FIRST_FLUSH;
         for sig in &signatures {
             if let Some(rec) = self.by_signature.get(sig) {
@@ -99,18 +105,6 @@ impl Tokens {
             .entry(grant_id.to_owned())
             .or_insert(MARKER_UNTIL_FIRST_FLUSH);
         *marker = (*marker).max(until);
-    }
-}
-
-/// Adds `member` to the set under `key`, copying `key` only for a new set.
-fn add_to_index(index: &mut HashMap<String, HashSet<String>>, key: &str, member: &str) {
-    match index.get_mut(key) {
-        Some(set) => {
-            set.insert(member.to_owned());
-        }
-        None => {
-            index.insert(key.to_owned(), HashSet::from([member.to_owned()]));
-        }
     }
 }
 
@@ -286,11 +280,12 @@ impl TokenStore for MemoryStore {
 
     async fn revoke_client_tokens(&self, client_id: &str) -> Result<u64> {
         let mut t = write(&self.tokens);
-        let grants: Vec<String> = t
-            .grants_by_client
-            .get(client_id)
-            .map(|g| g.iter().cloned().collect())
-            .unwrap_or_default();
+        let grants: std::collections::HashSet<String> = t
+            .by_signature
+            .values()
+            .filter(|r| r.client_id == client_id)
+            .map(|r| r.grant_id.clone())
+            .collect();
         let mut count = 0;
         for g in &grants {
             count += t.by_grant.get(g).map_or(0, |s| s.len() as u64);
@@ -309,16 +304,19 @@ impl TokenStore for MemoryStore {
             .collect();
         for rec in &expired {
             t.by_signature.remove(&rec.signature);
-            if let Some(set) = t.by_grant.get_mut(&rec.grant_id) {
-                set.remove(&rec.signature);
-                if set.is_empty() {
-                    t.by_grant.remove(&rec.grant_id);
-                    if let Some(g) = t.grants_by_client.get_mut(&rec.client_id) {
-                        g.remove(&rec.grant_id);
-                        if g.is_empty() {
-                            t.grants_by_client.remove(&rec.client_id);
-                        }
-                    }
+        }
+        let Tokens {
+            by_signature,
+            by_grant,
+            ..
+        } = &mut *t;
+        let grants: std::collections::HashSet<&str> =
+            expired.iter().map(|r| r.grant_id.as_str()).collect();
+        for grant_id in grants {
+            if let Some(signatures) = by_grant.get_mut(grant_id) {
+                signatures.retain(|s| by_signature.contains_key(s));
+                if signatures.is_empty() {
+                    by_grant.remove(grant_id);
                 }
             }
         }
