@@ -98,8 +98,9 @@ fn flow(id: &str, expires_at: i64) -> Flow {
             prompt: Prompt::default(),
             max_age: None,
             oidc_context: OidcContext::default(),
-        },
-        request_url: "https://auth.example.com/oauth2/auth?client_id=app".to_owned(),
+        }
+        .into(),
+        request_url: "https://auth.example.com/oauth2/auth?client_id=app".into(),
         requested_at: NOW,
         expires_at,
         session_id: format!("sid-{id}"),
@@ -119,10 +120,13 @@ fn advanced(flow: &Flow, subject: &str) -> Flow {
     Flow {
         version: flow.version + 1,
         state: FlowState::LoginHandled,
-        login: Some(AcceptLogin {
-            subject: subject.to_owned(),
-            ..AcceptLogin::default()
-        }),
+        login: Some(
+            AcceptLogin {
+                subject: subject.to_owned(),
+                ..AcceptLogin::default()
+            }
+            .into(),
+        ),
         ..flow.clone()
     }
 }

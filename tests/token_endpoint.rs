@@ -360,7 +360,8 @@ async fn verifier_without_challenge_is_refused() {
             session: portcullis::model::Session {
                 subject: "bob".into(),
                 ..Default::default()
-            },
+            }
+            .into(),
         })
         .await
         .unwrap();

@@ -245,7 +245,8 @@ impl Fixture {
                     nonce: Some("n-0S6_WzA2Mj".into()),
                     sid: Some("3f0c6a8e-sid".into()),
                     ..Session::default()
-                },
+                }
+                .into(),
             })
             .await
             .expect("code issued")

@@ -5,6 +5,8 @@
 //! `conflict`, and reading one answers [`Challenge::Handled`] with the redirect the browser
 //! should follow (Hydra answers 410 with it).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -159,7 +161,7 @@ impl Provider {
             challenge: flow.id.clone(),
             client: self.client_json(&flow.request.client_id).await?,
             oidc_context: flow.request.oidc_context.clone(),
-            request_url: flow.request_url.clone(),
+            request_url: flow.request_url.to_string(),
             requested_access_token_audience: flow.request.audience.clone(),
             requested_scope: flow.request.scope.iter().map(str::to_owned).collect(),
             session_id: flow.session_id.clone(),
@@ -188,7 +190,7 @@ impl Provider {
         let flow = self
             .step(flow, "login", |f| {
                 f.state = FlowState::LoginHandled;
-                f.login = Some(accept);
+                f.login = Some(Arc::new(accept));
             })
             .await?;
         Ok(self.login_redirect(&flow))
@@ -215,7 +217,7 @@ impl Provider {
         if flow.state != FlowState::ConsentRequested {
             return Ok(Challenge::Handled(self.consent_redirect(&flow)));
         }
-        let login = flow.login.clone().unwrap_or_default();
+        let login = flow.login.as_deref().cloned().unwrap_or_default();
         Ok(Challenge::Pending(ConsentRequest {
             challenge: challenge.to_owned(),
             client: self.client_json(&flow.request.client_id).await?,
@@ -223,7 +225,7 @@ impl Provider {
             login_challenge: flow.id.clone(),
             login_session_id: flow.session_id.clone(),
             oidc_context: flow.request.oidc_context.clone(),
-            request_url: flow.request_url.clone(),
+            request_url: flow.request_url.to_string(),
             requested_access_token_audience: flow.request.audience.clone(),
             requested_scope: flow.request.scope.iter().map(str::to_owned).collect(),
             skip: flow.consent_skip,
@@ -265,7 +267,7 @@ impl Provider {
         let flow = self
             .step(flow, "consent", |f| {
                 f.state = FlowState::ConsentHandled;
-                f.consent = Some(accept);
+                f.consent = Some(Arc::new(accept));
             })
             .await?;
         Ok(self.consent_redirect(&flow))

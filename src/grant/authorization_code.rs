@@ -30,7 +30,7 @@ pub struct AuthorizedGrant {
     /// The PKCE challenge of the authorization request.
     pub pkce: Option<Pkce>,
     /// Who authenticated, how, and the consent's extra claims.
-    pub session: Session,
+    pub session: Arc<Session>,
 }
 
 impl Provider {
@@ -76,7 +76,7 @@ impl Provider {
             issued_at: now,
             expires_at: now
                 .saturating_add(self.config().lifespans.authorization_code.whole_seconds()),
-            session: Arc::new(grant.session),
+            session: grant.session,
             code: Some(CodeBinding {
                 redirect_uri: grant.redirect_uri,
                 pkce: grant.pkce,

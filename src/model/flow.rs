@@ -1,6 +1,8 @@
 //! Login and consent: the authorization flow's state, remembered login sessions and
 //! consent sessions, as the store keeps them (Hydra v2 semantics).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -245,10 +247,11 @@ pub struct Flow {
     pub version: u64,
     /// Where the flow is.
     pub state: FlowState,
-    /// The validated authorization request.
-    pub request: AuthorizationRequest,
+    /// The validated authorization request (shared: it never changes once validated,
+    /// and a flow record is copied at every step).
+    pub request: Arc<AuthorizationRequest>,
     /// The URL the browser first asked for.
-    pub request_url: String,
+    pub request_url: Arc<str>,
     /// When it was requested (unix seconds).
     pub requested_at: i64,
     /// When the flow expires (unix seconds).
@@ -261,14 +264,14 @@ pub struct Flow {
     pub known_subject: Option<String>,
     /// When the user authenticated, for `auth_time`.
     pub auth_time: Option<i64>,
-    /// The login app's acceptance.
-    pub login: Option<AcceptLogin>,
+    /// The login app's acceptance (shared, as `request`).
+    pub login: Option<Arc<AcceptLogin>>,
     /// The consent challenge, once asked.
     pub consent_challenge: Option<String>,
     /// Whether consent was skipped (remembered).
     pub consent_skip: bool,
-    /// The consent app's acceptance.
-    pub consent: Option<AcceptConsent>,
+    /// The consent app's acceptance (shared, as `request`).
+    pub consent: Option<Arc<AcceptConsent>>,
     /// A rejection by either app.
     pub rejection: Option<Rejection>,
 }

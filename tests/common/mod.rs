@@ -129,7 +129,8 @@ impl Fixture {
                     nonce: Some("n-0S6_WzA2Mj".into()),
                     sid: Some("sid-1".into()),
                     ..Session::default()
-                },
+                }
+                .into(),
             })
             .await
             .expect("code issued")
@@ -287,7 +288,7 @@ impl Fixture {
                     challenge: s256_challenge(VERIFIER),
                     method: PkceMethod::S256,
                 }),
-                session,
+                session: session.into(),
             })
             .await
             .expect("code issued")

@@ -208,8 +208,8 @@ impl Provider {
             id: self.new_id(),
             version: 0,
             state: FlowState::LoginRequested,
-            request,
-            request_url,
+            request: request.into(),
+            request_url: request_url.into(),
             requested_at: now,
             expires_at: now.saturating_add(self.config().flow_lifespan.whole_seconds()),
             session_id: session
@@ -278,11 +278,11 @@ impl Provider {
         if client.skip_consent {
             next.state = FlowState::Done;
             next.consent_skip = true;
-            next.consent = Some(AcceptConsent {
+            next.consent = Some(Arc::new(AcceptConsent {
                 grant_scope: request.scope.iter().map(str::to_owned).collect(),
                 grant_access_token_audience: request.audience.clone(),
                 ..AcceptConsent::default()
-            });
+            }));
         } else {
             let remembered = if request.prompt.consent {
                 false
@@ -445,7 +445,7 @@ impl Provider {
                 handled_at: now,
             })
             .await?;
-        let session = Session {
+        let session = Arc::new(Session {
             subject: login
                 .force_subject_identifier
                 .clone()
@@ -458,7 +458,7 @@ impl Provider {
             consent_id: Some(flow.id.clone()),
             access_token_claims: consent.session.access_token.clone(),
             id_token_claims: consent.session.id_token.clone(),
-        };
+        });
         let rt = request.response_type;
         let code = match rt.code {
             true => Some(
@@ -480,7 +480,6 @@ impl Provider {
             ),
             false => None,
         };
-        let session = Arc::new(session);
         let minted = match rt.token {
             true => {
                 let minted = Issue {
