@@ -116,46 +116,64 @@ pub fn sign_id_token(
     session: &crate::model::Session,
     parts: IdTokenParts<'_>,
 ) -> Result<String> {
-    let mut claims: Map<String, Value> = session
-        .id_token_claims
-        .iter()
-        .filter(|(k, _)| !PROTECTED_ID_TOKEN_CLAIMS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut set = |k: &str, v: Value| {
-        claims.insert(k.to_owned(), v);
+    let claims = IdTokenClaims {
+        session,
+        at_hash: parts.access_token.map(half_hash),
+        c_hash: parts.code.map(half_hash),
+        parts,
     };
-    set("iss", parts.issuer.into());
-    set("sub", session.subject.as_str().into());
-    set("aud", parts.client_id.into());
-    set("azp", parts.client_id.into());
-    set("iat", parts.issued_at.into());
-    set("exp", parts.expires_at.into());
-    if let Some(t) = session.auth_time {
-        set("auth_time", t.into());
-    }
-    if parts.with_nonce {
-        if let Some(n) = &session.nonce {
-            set("nonce", n.as_str().into());
-        }
-    }
-    if let Some(acr) = &session.acr {
-        set("acr", acr.as_str().into());
-    }
-    if !session.amr.is_empty() {
-        set("amr", session.amr.clone().into());
-    }
-    if let Some(sid) = &session.sid {
-        set("sid", sid.as_str().into());
-    }
-    if let Some(at) = parts.access_token {
-        set("at_hash", half_hash(at).into());
-    }
-    if let Some(code) = parts.code {
-        set("c_hash", half_hash(code).into());
-    }
     let payload = serde_json::to_vec(&claims).map_err(crate::Error::internal)?;
     signer.sign(alg, "JWT", &payload)
+}
+
+/// The claims of an ID token, serialized straight from the session: the session's extra
+/// claims (never one of [`PROTECTED_ID_TOKEN_CLAIMS`]), then the standard ones.
+struct IdTokenClaims<'a> {
+    session: &'a crate::model::Session,
+    parts: IdTokenParts<'a>,
+    at_hash: Option<String>,
+    c_hash: Option<String>,
+}
+
+impl Serialize for IdTokenClaims<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (session, parts) = (self.session, &self.parts);
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in &session.id_token_claims {
+            if !PROTECTED_ID_TOKEN_CLAIMS.contains(&k.as_str()) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.serialize_entry("iss", parts.issuer)?;
+        m.serialize_entry("sub", &session.subject)?;
+        m.serialize_entry("aud", parts.client_id)?;
+        m.serialize_entry("azp", parts.client_id)?;
+        m.serialize_entry("iat", &parts.issued_at)?;
+        m.serialize_entry("exp", &parts.expires_at)?;
+        if let Some(t) = session.auth_time {
+            m.serialize_entry("auth_time", &t)?;
+        }
+        if let Some(n) = session.nonce.as_ref().filter(|_| parts.with_nonce) {
+            m.serialize_entry("nonce", n)?;
+        }
+        if let Some(acr) = &session.acr {
+            m.serialize_entry("acr", acr)?;
+        }
+        if !session.amr.is_empty() {
+            m.serialize_entry("amr", &session.amr)?;
+        }
+        if let Some(sid) = &session.sid {
+            m.serialize_entry("sid", sid)?;
+        }
+        if let Some(h) = &self.at_hash {
+            m.serialize_entry("at_hash", h)?;
+        }
+        if let Some(h) = &self.c_hash {
+            m.serialize_entry("c_hash", h)?;
+        }
+        m.end()
+    }
 }
 
 /// Verifies a JWT this provider signed (e.g. an `id_token_hint`): signature against the
