@@ -367,20 +367,23 @@ async fn insert_and_get_tokens<S: Storage + Clone>(store: S) {
         ..Session::default()
     });
     let a = access("at-1", "g1");
-    store.insert_tokens(&[c.clone(), a.clone()]).await.unwrap();
+    store
+        .insert_tokens(vec![c.clone(), a.clone()])
+        .await
+        .unwrap();
     assert_eq!(
         store.get_token("code-1").await.unwrap().as_deref(),
         Some(&c)
     );
     assert_eq!(store.get_token("at-1").await.unwrap().as_deref(), Some(&a));
     assert!(store.get_token("nope").await.unwrap().is_none());
-    store.insert_tokens(&[]).await.unwrap();
+    store.insert_tokens(vec![]).await.unwrap();
 }
 
 async fn consume_code_once<S: Storage + Clone>(store: S) {
     let c = code("code-1", "g1");
     store
-        .insert_tokens(&[c.clone(), access("at-1", "g1")])
+        .insert_tokens(vec![c.clone(), access("at-1", "g1")])
         .await
         .unwrap();
 
@@ -410,7 +413,10 @@ async fn consume_code_once<S: Storage + Clone>(store: S) {
         Consumed::NotFound
     );
 
-    store.insert_tokens(&[code("code-2", "g2")]).await.unwrap();
+    store
+        .insert_tokens(vec![code("code-2", "g2")])
+        .await
+        .unwrap();
     assert!(store.revoke_token("code-2").await.unwrap());
     assert_eq!(
         store.consume_code("code-2").await.unwrap(),
@@ -423,7 +429,10 @@ async fn consume_code_once<S: Storage + Clone>(store: S) {
 
 async fn concurrent_code_redemption<S: Storage + Clone>(store: S) {
     const TASKS: usize = 32;
-    store.insert_tokens(&[code("code-1", "g1")]).await.unwrap();
+    store
+        .insert_tokens(vec![code("code-1", "g1")])
+        .await
+        .unwrap();
     let barrier = Arc::new(Barrier::new(TASKS));
     let handles: Vec<_> = (0..TASKS)
         .map(|_| {
@@ -458,7 +467,7 @@ async fn concurrent_code_redemption<S: Storage + Clone>(store: S) {
 async fn concurrent_refresh_rotation<S: Storage + Clone>(store: S) {
     const TASKS: usize = 16;
     store
-        .insert_tokens(&[refresh("rt-0", "g1"), access("at-0", "g1")])
+        .insert_tokens(vec![refresh("rt-0", "g1"), access("at-0", "g1")])
         .await
         .unwrap();
     let barrier = Arc::new(Barrier::new(TASKS));
@@ -472,7 +481,7 @@ async fn concurrent_refresh_rotation<S: Storage + Clone>(store: S) {
                     access(&format!("at-{i}-new"), "g1"),
                 ];
                 barrier.wait().await;
-                (i, store.rotate_refresh("rt-0", &replacements).await)
+                (i, store.rotate_refresh("rt-0", replacements.to_vec()).await)
             })
         })
         .collect();
@@ -517,15 +526,15 @@ async fn concurrent_refresh_rotation<S: Storage + Clone>(store: S) {
 
 async fn rotate_refresh_outcomes<S: Storage + Clone>(store: S) {
     store
-        .insert_tokens(&[refresh("rt-1", "g1"), code("code-1", "g1")])
+        .insert_tokens(vec![refresh("rt-1", "g1"), code("code-1", "g1")])
         .await
         .unwrap();
     assert_eq!(
-        store.rotate_refresh("nope", &[]).await.unwrap(),
+        store.rotate_refresh("nope", vec![]).await.unwrap(),
         Rotated::NotFound
     );
     assert_eq!(
-        store.rotate_refresh("code-1", &[]).await.unwrap(),
+        store.rotate_refresh("code-1", vec![]).await.unwrap(),
         Rotated::NotFound,
         "a code is not a refresh token"
     );
@@ -533,7 +542,7 @@ async fn rotate_refresh_outcomes<S: Storage + Clone>(store: S) {
 
     let next = [refresh("rt-2", "g1"), access("at-2", "g1")];
     assert!(matches!(
-        store.rotate_refresh("rt-1", &next).await.unwrap(),
+        store.rotate_refresh("rt-1", next.to_vec()).await.unwrap(),
         Rotated::Rotated(_)
     ));
     assert_eq!(
@@ -543,7 +552,7 @@ async fn rotate_refresh_outcomes<S: Storage + Clone>(store: S) {
     assert_eq!(status(&store, "at-2").await, Some(TokenStatus::Active));
     assert_eq!(
         store
-            .rotate_refresh("rt-1", &[refresh("rt-3", "g1")])
+            .rotate_refresh("rt-1", vec![refresh("rt-3", "g1")])
             .await
             .unwrap(),
         Rotated::AlreadyUsed {
@@ -556,7 +565,7 @@ async fn rotate_refresh_outcomes<S: Storage + Clone>(store: S) {
     // The replacement can itself be rotated.
     assert!(matches!(
         store
-            .rotate_refresh("rt-2", &[refresh("rt-3", "g1")])
+            .rotate_refresh("rt-2", vec![refresh("rt-3", "g1")])
             .await
             .unwrap(),
         Rotated::Rotated(_)
@@ -564,14 +573,17 @@ async fn rotate_refresh_outcomes<S: Storage + Clone>(store: S) {
 }
 
 async fn revoke_grant_family<S: Storage + Clone>(store: S) {
-    store.insert_tokens(&[code("code-1", "g1")]).await.unwrap();
+    store
+        .insert_tokens(vec![code("code-1", "g1")])
+        .await
+        .unwrap();
     let _ = store.consume_code("code-1").await.unwrap();
     store
-        .insert_tokens(&[access("at-1", "g1"), refresh("rt-1", "g1")])
+        .insert_tokens(vec![access("at-1", "g1"), refresh("rt-1", "g1")])
         .await
         .unwrap();
     store
-        .insert_tokens(&[access("at-other", "g2"), refresh("rt-other", "g2")])
+        .insert_tokens(vec![access("at-other", "g2"), refresh("rt-other", "g2")])
         .await
         .unwrap();
 
@@ -587,14 +599,14 @@ async fn revoke_grant_family<S: Storage + Clone>(store: S) {
     assert_eq!(status(&store, "rt-other").await, Some(TokenStatus::Active));
 
     let err = store
-        .insert_tokens(&[access("at-late", "g1")])
+        .insert_tokens(vec![access("at-late", "g1")])
         .await
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidGrant);
     assert_eq!(status(&store, "at-late").await, None);
 
     let err = store
-        .insert_tokens(&[access("at-g2-new", "g2"), access("at-late", "g1")])
+        .insert_tokens(vec![access("at-g2-new", "g2"), access("at-late", "g1")])
         .await
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidGrant);
@@ -606,7 +618,7 @@ async fn revoke_grant_family<S: Storage + Clone>(store: S) {
 
     assert_eq!(
         store
-            .rotate_refresh("rt-1", &[refresh("rt-late", "g1")])
+            .rotate_refresh("rt-1", vec![refresh("rt-late", "g1")])
             .await
             .unwrap(),
         Rotated::AlreadyUsed {
@@ -621,7 +633,7 @@ async fn revoke_grant_family<S: Storage + Clone>(store: S) {
     store.revoke_grant("g-unknown").await.unwrap();
     assert_eq!(
         store
-            .insert_tokens(&[access("at-x", "g-unknown")])
+            .insert_tokens(vec![access("at-x", "g-unknown")])
             .await
             .unwrap_err()
             .code(),
@@ -631,13 +643,16 @@ async fn revoke_grant_family<S: Storage + Clone>(store: S) {
 
 async fn rotate_into_revoked_grant<S: Storage + Clone>(store: S) {
     store
-        .insert_tokens(&[refresh("rt-1", "g1"), access("at-dead", "g-dead")])
+        .insert_tokens(vec![refresh("rt-1", "g1"), access("at-dead", "g-dead")])
         .await
         .unwrap();
     store.revoke_grant("g-dead").await.unwrap();
 
     let err = store
-        .rotate_refresh("rt-1", &[refresh("rt-2", "g1"), access("at-2", "g-dead")])
+        .rotate_refresh(
+            "rt-1",
+            vec![refresh("rt-2", "g1"), access("at-2", "g-dead")],
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidGrant);
@@ -651,7 +666,7 @@ async fn rotate_into_revoked_grant<S: Storage + Clone>(store: S) {
 
     assert!(matches!(
         store
-            .rotate_refresh("rt-1", &[refresh("rt-2", "g1")])
+            .rotate_refresh("rt-1", vec![refresh("rt-2", "g1")])
             .await
             .unwrap(),
         Rotated::Rotated(_)
@@ -660,7 +675,7 @@ async fn rotate_into_revoked_grant<S: Storage + Clone>(store: S) {
 
 async fn revoke_single_token<S: Storage + Clone>(store: S) {
     store
-        .insert_tokens(&[access("at-1", "g1"), refresh("rt-1", "g1")])
+        .insert_tokens(vec![access("at-1", "g1"), refresh("rt-1", "g1")])
         .await
         .unwrap();
     assert!(store.revoke_token("at-1").await.unwrap());
@@ -673,7 +688,7 @@ async fn revoke_single_token<S: Storage + Clone>(store: S) {
     assert!(store.revoke_token("at-1").await.unwrap(), "idempotent");
     assert!(!store.revoke_token("nope").await.unwrap());
     store
-        .insert_tokens(&[access("at-2", "g1")])
+        .insert_tokens(vec![access("at-2", "g1")])
         .await
         .expect("revoking one token does not close its grant");
 }
@@ -682,18 +697,18 @@ async fn revoke_client_tokens_scoped<S: Storage + Clone>(store: S) {
     let mine = |sig: &str, kind, grant: &str| token(sig, kind, grant, "mine");
     let theirs = |sig: &str, kind, grant: &str| token(sig, kind, grant, "theirs");
     store
-        .insert_tokens(&[
+        .insert_tokens(vec![
             mine("m-at-1", TokenKind::AccessToken, "mg1"),
             mine("m-rt-1", TokenKind::RefreshToken, "mg1"),
         ])
         .await
         .unwrap();
     store
-        .insert_tokens(&[mine("m-at-2", TokenKind::AccessToken, "mg2")])
+        .insert_tokens(vec![mine("m-at-2", TokenKind::AccessToken, "mg2")])
         .await
         .unwrap();
     store
-        .insert_tokens(&[
+        .insert_tokens(vec![
             theirs("t-at-1", TokenKind::AccessToken, "tg1"),
             theirs("t-rt-1", TokenKind::RefreshToken, "tg1"),
         ])
@@ -717,7 +732,7 @@ async fn revoke_client_tokens_scoped<S: Storage + Clone>(store: S) {
     }
     assert_eq!(
         store
-            .insert_tokens(&[mine("m-late", TokenKind::AccessToken, "mg2")])
+            .insert_tokens(vec![mine("m-late", TokenKind::AccessToken, "mg2")])
             .await
             .unwrap_err()
             .code(),
@@ -725,7 +740,7 @@ async fn revoke_client_tokens_scoped<S: Storage + Clone>(store: S) {
         "the client's grants are closed"
     );
     store
-        .insert_tokens(&[theirs("t-at-2", TokenKind::AccessToken, "tg1")])
+        .insert_tokens(vec![theirs("t-at-2", TokenKind::AccessToken, "tg1")])
         .await
         .expect("other clients' grants stay open");
     assert_eq!(store.revoke_client_tokens("nobody").await.unwrap(), 0);
@@ -733,7 +748,7 @@ async fn revoke_client_tokens_scoped<S: Storage + Clone>(store: S) {
 
 async fn flush_inactive_removes_expired_only<S: Storage + Clone>(store: S) {
     store
-        .insert_tokens(&[
+        .insert_tokens(vec![
             expiring(code("code-old", "g1"), NOW - 100),
             expiring(access("at-old", "g1"), NOW - 1),
             expiring(refresh("rt-live", "g1"), NOW + 1000),
@@ -741,7 +756,7 @@ async fn flush_inactive_removes_expired_only<S: Storage + Clone>(store: S) {
         .await
         .unwrap();
     store
-        .insert_tokens(&[expiring(access("at-now", "g2"), NOW)])
+        .insert_tokens(vec![expiring(access("at-now", "g2"), NOW)])
         .await
         .unwrap();
 
@@ -763,7 +778,7 @@ async fn flush_inactive_removes_expired_only<S: Storage + Clone>(store: S) {
 
 async fn flush_inactive_keeps_needed_markers<S: Storage + Clone>(store: S) {
     store
-        .insert_tokens(&[expiring(refresh("rt-1", "g1"), NOW + 100)])
+        .insert_tokens(vec![expiring(refresh("rt-1", "g1"), NOW + 100)])
         .await
         .unwrap();
     store.revoke_grant("g1").await.unwrap();
@@ -771,7 +786,7 @@ async fn flush_inactive_keeps_needed_markers<S: Storage + Clone>(store: S) {
     assert_eq!(store.flush_inactive(NOW).await.unwrap(), 0);
     assert_eq!(
         store
-            .insert_tokens(&[access("at-late", "g1")])
+            .insert_tokens(vec![access("at-late", "g1")])
             .await
             .unwrap_err()
             .code(),
@@ -782,7 +797,7 @@ async fn flush_inactive_keeps_needed_markers<S: Storage + Clone>(store: S) {
     assert_eq!(store.flush_inactive(NOW + 200).await.unwrap(), 1);
     assert_eq!(status(&store, "rt-1").await, None);
     store
-        .insert_tokens(&[access("at-later", "g1")])
+        .insert_tokens(vec![access("at-later", "g1")])
         .await
         .expect("an expired marker is flushed");
 }
@@ -821,11 +836,11 @@ async fn revoke_grant_without_tokens<S: Storage + Clone>(store: S) {
     let refused = |r: portcullis::Result<()>| {
         assert_eq!(r.unwrap_err().code(), ErrorCode::InvalidGrant);
     };
-    refused(store.insert_tokens(&[access("at-1", "g-empty")]).await);
+    refused(store.insert_tokens(vec![access("at-1", "g-empty")]).await);
 
     // The first flush starts the grace period, counted from its `before`.
     assert_eq!(store.flush_inactive(NOW).await.unwrap(), 0);
-    refused(store.insert_tokens(&[access("at-2", "g-empty")]).await);
+    refused(store.insert_tokens(vec![access("at-2", "g-empty")]).await);
     assert_eq!(
         store
             .flush_inactive(NOW + REVOKED_GRANT_GRACE)
@@ -833,31 +848,31 @@ async fn revoke_grant_without_tokens<S: Storage + Clone>(store: S) {
             .unwrap(),
         0
     );
-    refused(store.insert_tokens(&[access("at-3", "g-empty")]).await);
+    refused(store.insert_tokens(vec![access("at-3", "g-empty")]).await);
 
     // Revoking again during the grace does not shorten it.
     store.revoke_grant("g-empty").await.unwrap();
     assert_eq!(store.flush_inactive(NOW + 10).await.unwrap(), 0);
-    refused(store.insert_tokens(&[access("at-4", "g-empty")]).await);
+    refused(store.insert_tokens(vec![access("at-4", "g-empty")]).await);
 
     store
         .flush_inactive(NOW + REVOKED_GRANT_GRACE + 1)
         .await
         .unwrap();
     store
-        .insert_tokens(&[access("at-5", "g-empty")])
+        .insert_tokens(vec![access("at-5", "g-empty")])
         .await
         .expect("the marker is gone after the grace");
 
     // A grant whose tokens were all flushed before it was revoked counts as tokenless.
     store
-        .insert_tokens(&[expiring(access("at-old", "g-flushed"), NOW - 10)])
+        .insert_tokens(vec![expiring(access("at-old", "g-flushed"), NOW - 10)])
         .await
         .unwrap();
     assert_eq!(store.flush_inactive(NOW).await.unwrap(), 1);
     store.revoke_grant("g-flushed").await.unwrap();
     store.flush_inactive(NOW + 1).await.unwrap();
-    refused(store.insert_tokens(&[access("at-6", "g-flushed")]).await);
+    refused(store.insert_tokens(vec![access("at-6", "g-flushed")]).await);
 }
 
 async fn flow_create_get_update<S: Storage + Clone>(store: S) {
@@ -1254,11 +1269,11 @@ async fn sled_state_survives_reopen() {
             .await
             .unwrap();
         store
-            .insert_tokens(&[access("at-1", "g1"), refresh("rt-1", "g1")])
+            .insert_tokens(vec![access("at-1", "g1"), refresh("rt-1", "g1")])
             .await
             .unwrap();
         store
-            .insert_tokens(&[access("at-2", "g2"), code("code-2", "g2")])
+            .insert_tokens(vec![access("at-2", "g2"), code("code-2", "g2")])
             .await
             .unwrap();
         store.revoke_token("at-1").await.unwrap();
@@ -1313,7 +1328,7 @@ async fn sled_state_survives_reopen() {
     );
     assert_eq!(
         store
-            .insert_tokens(&[access("at-late", "g2")])
+            .insert_tokens(vec![access("at-late", "g2")])
             .await
             .unwrap_err()
             .code(),
@@ -1368,7 +1383,7 @@ async fn sled_state_survives_reopen() {
     );
     assert_eq!(
         store
-            .insert_tokens(&[access("at-x", "g-empty")])
+            .insert_tokens(vec![access("at-x", "g-empty")])
             .await
             .unwrap_err()
             .code(),
@@ -1385,7 +1400,10 @@ async fn sled_corrupt_records_are_internal_errors() {
     let dir = TempDir::new("corrupt");
     {
         let store = SledStore::open(&dir.0).unwrap();
-        store.insert_tokens(&[access("at-1", "g1")]).await.unwrap();
+        store
+            .insert_tokens(vec![access("at-1", "g1")])
+            .await
+            .unwrap();
         store
             .create_client(client("app", "My App", "acme"))
             .await

@@ -82,7 +82,7 @@ impl Provider {
                 pkce: grant.pkce,
             }),
         };
-        self.store().insert_tokens(&[record]).await?;
+        self.store().insert_tokens(vec![record]).await?;
         Ok(code.token)
     }
 }
@@ -177,6 +177,6 @@ pub(crate) async fn exchange(
         id_token: record.scope.contains("openid").then_some((None, true)),
     }
     .mint(provider)?;
-    store.insert_tokens(&minted.records).await?;
+    store.insert_tokens(minted.records).await?;
     Ok(minted.response)
 }

@@ -48,6 +48,6 @@ pub(crate) async fn issue(
         id_token: None,
     }
     .mint(provider)?;
-    provider.store().insert_tokens(&minted.records).await?;
+    provider.store().insert_tokens(minted.records).await?;
     Ok(minted.response)
 }

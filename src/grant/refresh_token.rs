@@ -70,7 +70,7 @@ pub(crate) async fn refresh(
         refresh: true,
     }
     .mint(provider)?;
-    match store.rotate_refresh(&signature, &minted.records).await? {
+    match store.rotate_refresh(&signature, minted.records).await? {
         Rotated::Rotated(_) => Ok(minted.response),
         Rotated::AlreadyUsed { grant_id } => Err(super::revoke_replayed(
             provider,

@@ -206,11 +206,11 @@ impl ClientStore for MemoryStore {
 
 #[async_trait]
 impl TokenStore for MemoryStore {
-    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()> {
+    async fn insert_tokens(&self, tokens: Vec<TokenRecord>) -> Result<()> {
         let mut t = write(&self.tokens);
-        t.check_grants_open(tokens)?;
+        t.check_grants_open(&tokens)?;
         for record in tokens {
-            t.insert(record.clone());
+            t.insert(record);
         }
         Ok(())
     }
@@ -239,7 +239,7 @@ impl TokenStore for MemoryStore {
     async fn rotate_refresh(
         &self,
         signature: &str,
-        replacements: &[TokenRecord],
+        replacements: Vec<TokenRecord>,
     ) -> Result<Rotated> {
         let mut t = write(&self.tokens);
         let Some(rec) = t.by_signature.get(signature).cloned() else {
@@ -253,10 +253,10 @@ impl TokenStore for MemoryStore {
                 grant_id: rec.grant_id.clone(),
             });
         }
-        t.check_grants_open(replacements)?;
+        t.check_grants_open(&replacements)?;
         t.set_status(signature, TokenStatus::Rotated);
         for r in replacements {
-            t.insert(r.clone());
+            t.insert(r);
         }
         Ok(Rotated::Rotated(rec))
     }

@@ -140,7 +140,7 @@ pub enum Rotated {
 pub trait TokenStore: Send + Sync {
     /// Stores freshly issued tokens. All belong to one grant; if that grant was revoked,
     /// nothing is stored and the call fails with `invalid_grant`.
-    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()>;
+    async fn insert_tokens(&self, tokens: Vec<TokenRecord>) -> Result<()>;
 
     /// The record with this signature, whatever its status.
     async fn get_token(&self, signature: &str) -> Result<Option<Arc<TokenRecord>>>;
@@ -154,7 +154,7 @@ pub trait TokenStore: Send + Sync {
     async fn rotate_refresh(
         &self,
         signature: &str,
-        replacements: &[TokenRecord],
+        replacements: Vec<TokenRecord>,
     ) -> Result<Rotated>;
 
     /// Revokes one token; whether it existed. Durable on return.

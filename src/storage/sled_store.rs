@@ -389,8 +389,8 @@ impl ClientStore for SledStore {
 
 #[async_trait]
 impl TokenStore for SledStore {
-    async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()> {
-        self.token_tx(|tx| tx.insert_all(tokens))
+    async fn insert_tokens(&self, tokens: Vec<TokenRecord>) -> Result<()> {
+        self.token_tx(|tx| tx.insert_all(&tokens))
     }
 
     async fn get_token(&self, signature: &str) -> Result<Option<Arc<TokenRecord>>> {
@@ -426,7 +426,7 @@ impl TokenStore for SledStore {
     async fn rotate_refresh(
         &self,
         signature: &str,
-        replacements: &[TokenRecord],
+        replacements: Vec<TokenRecord>,
     ) -> Result<Rotated> {
         let outcome = self.token_tx(|tx| {
             let Some(rec) = tx.get(signature)? else {
@@ -444,7 +444,7 @@ impl TokenStore for SledStore {
                 status: TokenStatus::Rotated,
                 ..rec.clone()
             })?;
-            tx.insert_all(replacements)?;
+            tx.insert_all(&replacements)?;
             Ok(Rotated::Rotated(Arc::new(rec)))
         })?;
         self.flush().await?;

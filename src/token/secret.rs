@@ -17,22 +17,97 @@ use crate::random::Entropy;
 /// PBKDF2 iterations for caller-chosen secrets.
 pub const PBKDF2_ITERATIONS: u32 = 25_000;
 
-/// A tagged secret hash (`$sha256$…` or `$pbkdf2-sha256$…`).
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SecretHash(String);
+/// A tagged secret hash (`$sha256$…` or `$pbkdf2-sha256$…`), parsed once when made or
+/// loaded, so checking a secret decodes nothing.
+#[derive(Clone)]
+pub struct SecretHash {
+    text: String,
+    parsed: Parsed,
+}
+
+#[derive(Clone)]
+enum Parsed {
+    Sha256([u8; 32]),
+    Pbkdf2 {
+        iterations: u32,
+        salt: Vec<u8>,
+        digest: Vec<u8>,
+    },
+    /// Malformed or of an unknown scheme: matches nothing.
+    Invalid,
+}
+
+impl Parsed {
+    fn from_text(text: &str) -> Self {
+        let mut parts = text.split('$');
+        if parts.next() != Some("") {
+            return Self::Invalid;
+        }
+        let parsed = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("sha256"), Some(d), None, None) => {
+                let mut digest = [0u8; 32];
+                matches!(B64.decode_slice(d, &mut digest), Ok(32)).then_some(Self::Sha256(digest))
+            }
+            (Some("pbkdf2-sha256"), Some(iter), Some(salt), Some(digest))
+                if parts.next().is_none() =>
+            {
+                match (iter.parse::<u32>(), B64.decode(salt), B64.decode(digest)) {
+                    (Ok(iterations @ 1..=10_000_000), Ok(salt), Ok(digest)) => Some(Self::Pbkdf2 {
+                        iterations,
+                        salt,
+                        digest,
+                    }),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        parsed.unwrap_or(Self::Invalid)
+    }
+}
 
 impl std::fmt::Debug for SecretHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let scheme = self.0.split('$').nth(1).unwrap_or("?");
+        let scheme = self.text.split('$').nth(1).unwrap_or("?");
         write!(f, "SecretHash(${scheme}$…)")
     }
 }
 
+impl PartialEq for SecretHash {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for SecretHash {}
+
+impl std::hash::Hash for SecretHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+impl Serialize for SecretHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::from_text)
+    }
+}
+
 impl SecretHash {
+    fn from_text(text: String) -> Self {
+        let parsed = Parsed::from_text(&text);
+        Self { text, parsed }
+    }
+
     /// The fast hash, for a high-entropy secret the server generated.
     pub fn generated(secret: &str) -> Self {
-        Self(format!(
+        Self::from_text(format!(
             "$sha256${}",
             B64.encode(Sha256::digest(secret.as_bytes()))
         ))
@@ -43,7 +118,7 @@ impl SecretHash {
         let mut salt = [0u8; 16];
         entropy.fill(&mut salt);
         let digest = pbkdf2_sha256(secret.as_bytes(), &salt, PBKDF2_ITERATIONS);
-        Self(format!(
+        Self::from_text(format!(
             "$pbkdf2-sha256${PBKDF2_ITERATIONS}${}${}",
             B64.encode(salt),
             B64.encode(digest)
@@ -53,38 +128,20 @@ impl SecretHash {
     /// Whether `secret` matches, in constant time over the digest. A malformed or unknown
     /// hash never matches.
     pub fn verify(&self, secret: &str) -> bool {
-        let mut parts = self.0.split('$').skip(1);
-        match parts.next() {
-            Some("sha256") => {
-                let mut want = [0u8; 32];
-                parts
-                    .next()
-                    .is_some_and(|d| matches!(B64.decode_slice(d, &mut want), Ok(32)))
-                    && bool::from(Sha256::digest(secret.as_bytes())[..].ct_eq(&want))
-            }
-            Some("pbkdf2-sha256") => {
-                let (Some(iter), Some(salt), Some(digest)) =
-                    (parts.next(), parts.next(), parts.next())
-                else {
-                    return false;
-                };
-                let (Ok(iter), Ok(salt), Ok(want)) =
-                    (iter.parse::<u32>(), B64.decode(salt), B64.decode(digest))
-                else {
-                    return false;
-                };
-                if iter == 0 || iter > 10_000_000 {
-                    return false;
-                }
-                bool::from(pbkdf2_sha256(secret.as_bytes(), &salt, iter).ct_eq(&want))
-            }
-            _ => false,
+        match &self.parsed {
+            Parsed::Sha256(want) => bool::from(Sha256::digest(secret.as_bytes())[..].ct_eq(want)),
+            Parsed::Pbkdf2 {
+                iterations,
+                salt,
+                digest,
+            } => bool::from(pbkdf2_sha256(secret.as_bytes(), salt, *iterations).ct_eq(digest)),
+            Parsed::Invalid => false,
         }
     }
 
     /// The stored string.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 }
 
@@ -125,6 +182,25 @@ mod tests {
     }
 
     #[test]
+    fn stored_hashes_load_and_verify() {
+        let s = generate(&OsEntropy);
+        for h in [
+            SecretHash::generated(&s),
+            SecretHash::chosen(&s, &OsEntropy),
+        ] {
+            let json = serde_json::to_string(&h).unwrap();
+            let back: SecretHash = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, h);
+            assert_eq!(json, format!("\"{}\"", h.as_str()));
+            assert!(back.verify(&s) && !back.verify("wrong"));
+        }
+        // SHA-256 of the empty string: the well-formed hash of "" verifies "".
+        let empty =
+            SecretHash::from_text("$sha256$47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU".into());
+        assert!(empty.verify(""));
+    }
+
+    #[test]
     fn malformed_hashes_never_match() {
         for h in [
             "",
@@ -132,9 +208,12 @@ mod tests {
             "$sha256$",
             "$md5$abc",
             "$pbkdf2-sha256$0$AA$AA",
+            "$pbkdf2-sha256$10000001$AA$AA",
             "$pbkdf2-sha256$x",
+            "sha256$47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
+            "$sha256$47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU$",
         ] {
-            assert!(!SecretHash(h.to_owned()).verify(""), "{h}");
+            assert!(!SecretHash::from_text(h.to_owned()).verify(""), "{h}");
         }
     }
 

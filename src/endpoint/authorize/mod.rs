@@ -494,7 +494,7 @@ impl Provider {
                     id_token: None,
                 }
                 .mint(self)?;
-                self.store().insert_tokens(&minted.records).await?;
+                self.store().insert_tokens(minted.records).await?;
                 Some(minted.response)
             }
             false => None,
