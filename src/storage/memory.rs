@@ -1,7 +1,7 @@
 //! An in-memory store: for tests, benchmarks and single-process apps that accept losing
 //! their state on restart.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
@@ -42,39 +42,47 @@ struct Sessions {
     consents: HashMap<String, Vec<ConsentSession>>,
 }
 
-/// Token records by signature, and the signatures of each grant (a grant has a few: a
-/// code, then an access and a refresh token per rotation, until the flush drops the
-/// expired ones). There is no index by client: revoking a client's tokens, which only
-/// client deletion and an admin call do, scans the records.
+/// Token records by signature, and the revoked grants.
+///
+/// Revoking a grant only records a marker; every read answers a record of a marked grant
+/// as revoked. So issuing is one map insert, revoking a grant is one marker whatever its
+/// size, and no index by grant or by client is kept: revoking a client's tokens (client
+/// deletion, an admin call) and flushing scan the records.
 #[derive(Debug, Default)]
 struct Tokens {
     by_signature: HashMap<String, Arc<TokenRecord>>,
-    by_grant: HashMap<String, Vec<String>>,
-    /// Revoked grants and until when the marker is needed (unix seconds).
+    /// Revoked grants, and until when the marker is needed (unix seconds;
+    /// [`MARKER_UNTIL_FIRST_FLUSH`] until a flush has looked at the grant's tokens).
     revoked_grants: HashMap<String, i64>,
 }
 
 impl Tokens {
     fn insert(&mut self, record: TokenRecord) {
-        match self.by_grant.get_mut(&record.grant_id) {
-            Some(signatures) => signatures.push(record.signature.clone()),
-            None => {
-                self.by_grant
-                    .insert(record.grant_id.clone(), vec![record.signature.clone()]);
-            }
-        }
         self.by_signature
             .insert(record.signature.clone(), Arc::new(record));
     }
 
     fn check_grants_open(&self, tokens: &[TokenRecord]) -> Result<()> {
-        if tokens
-            .iter()
-            .any(|t| self.revoked_grants.contains_key(&t.grant_id))
-        {
+        if tokens.iter().any(|t| self.is_revoked(&t.grant_id)) {
             return Err(Error::invalid_grant("The grant has been revoked."));
         }
         Ok(())
+    }
+
+    fn is_revoked(&self, grant_id: &str) -> bool {
+        !self.revoked_grants.is_empty() && self.revoked_grants.contains_key(grant_id)
+    }
+
+    /// The record as readers see it: revoked if its grant is.
+    fn get(&self, signature: &str) -> Option<Arc<TokenRecord>> {
+        let rec = self.by_signature.get(signature)?;
+        if rec.status == TokenStatus::Active && self.is_revoked(&rec.grant_id) {
+            return Some(Arc::new(TokenRecord {
+                status: TokenStatus::Revoked,
+                ..(**rec).clone()
+            }));
+        }
+        Some(rec.clone())
     }
 
     fn set_status(&mut self, signature: &str, status: TokenStatus) {
@@ -86,25 +94,10 @@ impl Tokens {
     }
 
     fn revoke_grant(&mut self, grant_id: &str) {
-        let signatures = self.by_grant.get(grant_id).cloned().unwrap_or_default();
-        let mut until = MARKER_UNTIL_FIRST_FLUSH;
-        for sig in &signatures {
-            if let Some(rec) = self.by_signature.get(sig) {
-                until = until.max(rec.expires_at);
-            }
-            if self
-                .by_signature
-                .get(sig)
-                .is_some_and(|r| r.status == TokenStatus::Active)
-            {
-                self.set_status(sig, TokenStatus::Revoked);
-            }
+        if !self.revoked_grants.contains_key(grant_id) {
+            self.revoked_grants
+                .insert(grant_id.to_owned(), MARKER_UNTIL_FIRST_FLUSH);
         }
-        let marker = self
-            .revoked_grants
-            .entry(grant_id.to_owned())
-            .or_insert(MARKER_UNTIL_FIRST_FLUSH);
-        *marker = (*marker).max(until);
     }
 }
 
@@ -216,12 +209,12 @@ impl TokenStore for MemoryStore {
     }
 
     async fn get_token(&self, signature: &str) -> Result<Option<Arc<TokenRecord>>> {
-        Ok(read(&self.tokens).by_signature.get(signature).cloned())
+        Ok(read(&self.tokens).get(signature))
     }
 
     async fn consume_code(&self, signature: &str) -> Result<Consumed> {
         let mut t = write(&self.tokens);
-        let Some(rec) = t.by_signature.get(signature).cloned() else {
+        let Some(rec) = t.get(signature) else {
             return Ok(Consumed::NotFound);
         };
         if rec.kind != TokenKind::AuthorizationCode {
@@ -242,7 +235,7 @@ impl TokenStore for MemoryStore {
         replacements: Vec<TokenRecord>,
     ) -> Result<Rotated> {
         let mut t = write(&self.tokens);
-        let Some(rec) = t.by_signature.get(signature).cloned() else {
+        let Some(rec) = t.get(signature) else {
             return Ok(Rotated::NotFound);
         };
         if rec.kind != TokenKind::RefreshToken {
@@ -263,14 +256,13 @@ impl TokenStore for MemoryStore {
 
     async fn revoke_token(&self, signature: &str) -> Result<bool> {
         let mut t = write(&self.tokens);
-        let existed = t.by_signature.contains_key(signature);
-        if t.by_signature
-            .get(signature)
-            .is_some_and(|r| r.status == TokenStatus::Active)
-        {
+        let Some(rec) = t.get(signature) else {
+            return Ok(false);
+        };
+        if rec.status == TokenStatus::Active {
             t.set_status(signature, TokenStatus::Revoked);
         }
-        Ok(existed)
+        Ok(true)
     }
 
     async fn revoke_grant(&self, grant_id: &str) -> Result<()> {
@@ -280,53 +272,49 @@ impl TokenStore for MemoryStore {
 
     async fn revoke_client_tokens(&self, client_id: &str) -> Result<u64> {
         let mut t = write(&self.tokens);
-        let grants: std::collections::HashSet<String> = t
+        let grants: HashSet<String> = t
             .by_signature
             .values()
             .filter(|r| r.client_id == client_id)
             .map(|r| r.grant_id.clone())
             .collect();
-        let mut count = 0;
+        let count = t
+            .by_signature
+            .values()
+            .filter(|r| grants.contains(&r.grant_id))
+            .count();
         for g in &grants {
-            count += t.by_grant.get(g).map_or(0, |s| s.len() as u64);
             t.revoke_grant(g);
         }
-        Ok(count)
+        Ok(count as u64)
     }
 
     async fn flush_inactive(&self, before: i64) -> Result<u64> {
         let mut t = write(&self.tokens);
-        let expired: Vec<Arc<TokenRecord>> = t
-            .by_signature
-            .values()
-            .filter(|r| r.expires_at < before)
-            .cloned()
-            .collect();
-        for rec in &expired {
-            t.by_signature.remove(&rec.signature);
-        }
         let Tokens {
             by_signature,
-            by_grant,
-            ..
+            revoked_grants,
         } = &mut *t;
-        let grants: std::collections::HashSet<&str> =
-            expired.iter().map(|r| r.grant_id.as_str()).collect();
-        for grant_id in grants {
-            if let Some(signatures) = by_grant.get_mut(grant_id) {
-                signatures.retain(|s| by_signature.contains_key(s));
-                if signatures.is_empty() {
-                    by_grant.remove(grant_id);
-                }
+        let count = by_signature.len();
+        by_signature.retain(|_, r| r.expires_at >= before);
+        // A marker lasts while its grant's tokens could still be presented: until the
+        // last of them expires, or the grace after the first flush for a tokenless grant.
+        let mut last_expiry: HashMap<&str, i64> = HashMap::default();
+        for r in by_signature.values() {
+            if let Some(until) = revoked_grants.get(r.grant_id.as_str()) {
+                let last = last_expiry.entry(r.grant_id.as_str()).or_insert(*until);
+                *last = (*last).max(r.expires_at);
             }
         }
-        for until in t.revoked_grants.values_mut() {
-            if *until == MARKER_UNTIL_FIRST_FLUSH {
-                *until = before.saturating_add(REVOKED_GRANT_GRACE);
-            }
+        for (grant_id, until) in revoked_grants.iter_mut() {
+            *until = match (last_expiry.get(grant_id.as_str()), *until) {
+                (Some(&last), _) => last,
+                (None, MARKER_UNTIL_FIRST_FLUSH) => before.saturating_add(REVOKED_GRANT_GRACE),
+                (None, until) => until,
+            };
         }
-        t.revoked_grants.retain(|_, until| *until >= before);
-        Ok(expired.len() as u64)
+        revoked_grants.retain(|_, until| *until >= before);
+        Ok((count - by_signature.len()) as u64)
     }
 }
 
