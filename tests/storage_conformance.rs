@@ -511,6 +511,54 @@ async fn concurrent_refresh_rotation<S: Storage + Clone>(store: S) {
     }
 }
 
+/// Inserts racing a revocation of their grant: once the revocation has returned, none of
+/// their tokens is active, whether its insert won the race (then it is revoked) or lost it
+/// (then it stored nothing).
+async fn inserts_racing_a_revocation<S: Storage + Clone>(store: S) {
+    const TASKS: usize = 16;
+    store.insert_tokens(&[refresh("rt-0", "g1")]).await.unwrap();
+    let barrier = Arc::new(Barrier::new(TASKS + 1));
+    let inserts: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .insert_tokens(&[access(&format!("at-{i}"), "g1")])
+                    .await
+            })
+        })
+        .collect();
+    let revocation = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            barrier.wait().await;
+            store.revoke_grant("g1").await
+        })
+    };
+    revocation.await.unwrap().expect("revoked");
+    for (i, insert) in inserts.into_iter().enumerate() {
+        let signature = format!("at-{i}");
+        match insert.await.unwrap() {
+            Ok(()) => assert_eq!(
+                status(&store, &signature).await,
+                Some(TokenStatus::Revoked),
+                "an insert that won the race is revoked"
+            ),
+            Err(e) => {
+                assert_eq!(e.code(), ErrorCode::InvalidGrant);
+                assert_eq!(
+                    status(&store, &signature).await,
+                    None,
+                    "a refused insert stores nothing"
+                );
+            }
+        }
+    }
+    assert_eq!(status(&store, "rt-0").await, Some(TokenStatus::Revoked));
+}
+
 async fn rotate_refresh_outcomes<S: Storage + Clone>(store: S) {
     store
         .insert_tokens(&[refresh("rt-1", "g1"), code("code-1", "g1")])
@@ -1198,6 +1246,7 @@ conformance!(
     consume_code_once,
     concurrent_code_redemption,
     concurrent_refresh_rotation,
+    inserts_racing_a_revocation,
     rotate_refresh_outcomes,
     revoke_grant_family,
     rotate_into_revoked_grant,

@@ -160,3 +160,55 @@ impl ClientStore for SledStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cached(cache: &ClientCache, id: &str) -> bool {
+        cache.hit(id).is_some()
+    }
+
+    fn client(id: &str) -> Arc<Client> {
+        Arc::new(Client {
+            client_id: id.to_owned(),
+            ..Client::default()
+        })
+    }
+
+    #[test]
+    fn the_cache_stays_bounded_and_keeps_the_newest() {
+        let cache = ClientCache::default();
+        let newest = format!("c{CLIENT_CACHE_CAPACITY}");
+        {
+            let mut guard = cache.write();
+            for i in 0..=CLIENT_CACHE_CAPACITY {
+                install(&mut guard, client(&format!("c{i}")));
+            }
+            assert_eq!(guard.len(), CLIENT_CACHE_CAPACITY);
+            install(&mut guard, client(&newest));
+            assert_eq!(
+                guard.len(),
+                CLIENT_CACHE_CAPACITY,
+                "a replacement evicts none"
+            );
+        }
+        assert!(cached(&cache, &newest));
+    }
+
+    #[test]
+    fn a_poisoned_cache_is_emptied() {
+        let cache = Arc::new(ClientCache::default());
+        install(&mut cache.write(), client("app"));
+        let poisoner = cache.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = poisoner.write();
+            panic!("a panic while writing a client");
+        })
+        .join();
+        assert!(!cached(&cache, "app"), "a poisoned lock is a miss");
+        assert!(cache.write().is_empty(), "and the cache starts over");
+        install(&mut cache.write(), client("app"));
+        assert!(cached(&cache, "app"), "and works again");
+    }
+}

@@ -3,9 +3,9 @@
 //!
 //! Layout (storage layout 2; one sled tree each):
 //!
-//! - `clients`: `client_id` → JSON [`Client`] (decoded clients are cached in memory, see
+//! - `clients`: `client_id` → JSON [`Client`](crate::model::Client) (decoded clients are cached in memory, see
 //!   `sled_clients.rs`);
-//! - `tokens`: signature → JSON [`TokenRecord`];
+//! - `tokens`: signature → JSON [`TokenRecord`](crate::model::TokenRecord);
 //! - `revoked_grants`: `grant_id` → until when the revocation marker is needed (unix
 //!   seconds, `i64` big-endian);
 //! - `keys`: `kid` → JSON signing key with its insertion sequence number;

@@ -13,10 +13,11 @@
 //!
 //! - `insert_tokens`: one plain write per record, then a read of each grant's marker; if
 //!   one is there, the records just written are deleted again and the call fails with
-//!   `invalid_grant`. A revocation committed before that read refuses the insert; one
-//!   after it revokes the new tokens through their marker. Not flushed (issuance rides on
-//!   sled's periodic flush; a token lost in a crash was never answered... or is simply
-//!   unknown after the restart).
+//!   `invalid_grant`. A revocation whose marker is written before that read refuses the
+//!   insert; one written after it revokes the new tokens through the marker. Not flushed:
+//!   issuance rides on sled's periodic flush, and a record lost in a crash is a token
+//!   that no longer works, never one that works too long. A record left behind by a
+//!   crash between write and delete is revoked by the marker it found.
 //! - `consume_code`, `rotate_refresh`, `revoke_token`: read the record, check its status
 //!   and its grant's marker, then compare-and-swap the stored bytes for the record with
 //!   its new status; a lost swap reads again, so of concurrent calls exactly one moves an

@@ -29,6 +29,25 @@ pub fn signer() -> std::sync::Arc<dyn portcullis::keys::KeySigner> {
         .clone()
 }
 
+/// A unique directory under the system temp dir (not created), removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let mut rnd = [0u8; 8];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rnd);
+        let dir =
+            std::env::temp_dir().join(format!("portcullis-{name}-{}", u64::from_le_bytes(rnd)));
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 pub struct Fixture {
     pub provider: Provider,
     pub clock: MockClock,
