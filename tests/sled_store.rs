@@ -7,7 +7,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::TempDir;
+use common::{raw_sled, TempDir};
 use portcullis::model::{Client, Scope, Session, TokenKind, TokenRecord, TokenStatus};
 use portcullis::storage::{ClientStore, Consumed, Rotated, SledStore, TokenStore};
 use portcullis::ErrorCode;
@@ -79,7 +79,7 @@ async fn a_new_directory_is_stamped_with_the_layout_and_reopens() {
         store.create_client(client("app", "App")).await.unwrap();
     }
     {
-        let db = sled::open(&dir.0).unwrap();
+        let db = raw_sled(&dir.0);
         assert_eq!(
             db.get("portcullis.layout").unwrap().as_deref(),
             Some(&b"2"[..])
@@ -93,7 +93,7 @@ async fn a_new_directory_is_stamped_with_the_layout_and_reopens() {
 async fn a_directory_of_layout_1_is_refused_and_left_alone() {
     let dir = TempDir::new("layout-1");
     {
-        let db = sled::open(&dir.0).unwrap();
+        let db = raw_sled(&dir.0);
         db.open_tree("tokens")
             .unwrap()
             .insert("sig", &b"{}"[..])
@@ -102,7 +102,7 @@ async fn a_directory_of_layout_1_is_refused_and_left_alone() {
         db.flush().unwrap();
     }
     refused("layout 1", SledStore::open(&dir.0));
-    let db = sled::open(&dir.0).unwrap();
+    let db = raw_sled(&dir.0);
     assert_eq!(db.get("portcullis.layout").unwrap(), None, "not stamped");
     assert_eq!(db.open_tree("tokens").unwrap().len(), 1, "nothing changed");
 }
@@ -111,7 +111,7 @@ async fn a_directory_of_layout_1_is_refused_and_left_alone() {
 async fn a_directory_of_another_layout_is_refused() {
     let dir = TempDir::new("layout-3");
     {
-        let db = sled::open(&dir.0).unwrap();
+        let db = raw_sled(&dir.0);
         db.insert("portcullis.layout", &b"3"[..]).unwrap();
         db.flush().unwrap();
     }
@@ -122,12 +122,36 @@ async fn a_directory_of_another_layout_is_refused() {
 async fn an_empty_directory_without_a_layout_is_adopted() {
     let dir = TempDir::new("layout-empty");
     {
-        let db = sled::open(&dir.0).unwrap();
+        let db = raw_sled(&dir.0);
         db.open_tree("tokens").unwrap();
         db.flush().unwrap();
     }
     let store = SledStore::open(&dir.0).expect("an empty directory opens");
     store.create_client(client("app", "App")).await.unwrap();
+}
+
+// ---- the directory lock ----
+
+#[tokio::test]
+async fn open_waits_for_a_store_being_released() {
+    let dir = TempDir::new("lock-released");
+    let held = SledStore::open(&dir.0).unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(held);
+    });
+    SledStore::open(&dir.0).expect("opens once the other store is gone");
+    releaser.join().unwrap();
+}
+
+#[tokio::test]
+async fn a_directory_held_open_is_refused_after_the_wait() {
+    let dir = TempDir::new("lock-held");
+    let _held = SledStore::open(&dir.0).unwrap();
+    let started = std::time::Instant::now();
+    let err = SledStore::open(&dir.0).expect_err("the directory is in use");
+    assert_eq!(err.code(), ErrorCode::ServerError);
+    assert!(started.elapsed() >= portcullis::storage::sled_store::RELEASE_WAIT);
 }
 
 // ---- the client cache ----
@@ -222,7 +246,7 @@ async fn a_record_written_into_a_revoked_grant_is_revoked() {
         store.revoke_grant("g").await.unwrap();
     }
     {
-        let db = sled::open(&dir.0).unwrap();
+        let db = raw_sled(&dir.0);
         let tokens = db.open_tree("tokens").unwrap();
         for rec in [
             token("rt-raced", TokenKind::RefreshToken, "g", "app"),

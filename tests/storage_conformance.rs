@@ -1,8 +1,11 @@
 //! One conformance suite for every storage backend: each test is written once, generic
 //! over the store, and instantiated for `MemoryStore` and `SledStore`.
 
+mod common;
+
 use std::sync::Arc;
 
+use common::{raw_sled, TempDir};
 use portcullis::model::{
     AcceptLogin, AuthorizationRequest, Client, ConsentClaims, ConsentSession, Flow, FlowState,
     KeyState, LoginSession, OidcContext, Prompt, ResponseMode, ResponseType, Scope, Session,
@@ -1268,27 +1271,6 @@ conformance!(
 // Sled only: persistence
 // ---------------------------------------------------------------------------------------
 
-/// A unique directory under the system temp dir, removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("portcullis-{tag}-{}-{nanos}", std::process::id()));
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sled_state_survives_reopen() {
     let dir = TempDir::new("reopen");
@@ -1437,7 +1419,7 @@ async fn sled_corrupt_records_are_internal_errors() {
             .unwrap();
     }
     {
-        let db = sled::open(&dir.0).unwrap();
+        let db = raw_sled(&dir.0);
         db.open_tree("tokens")
             .unwrap()
             .insert("at-1", &b"{not json"[..])

@@ -27,6 +27,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,9 @@ const LAYOUT_KEY: &[u8] = b"portcullis.layout";
 
 /// The layout this version reads and writes.
 const LAYOUT: &[u8] = b"2";
+
+/// How long [`SledStore::open`] waits for a directory's lock to be released.
+pub const RELEASE_WAIT: Duration = Duration::from_secs(2);
 
 /// A [`Storage`](super::Storage) on sled. Cheap to clone: clones share the database.
 #[derive(Debug, Clone)]
@@ -76,14 +80,22 @@ impl SledStore {
     /// Opens (or creates) the store in the directory `path`.
     ///
     /// Fails if the directory holds data of another storage layout (written by another
-    /// version of portcullis): the error's description names both layouts.
+    /// version of portcullis): the error's description names both layouts. Fails if
+    /// another store has the directory open, after waiting up to [`RELEASE_WAIT`] in case
+    /// that store was just dropped: sled closes its files on background threads, so a
+    /// store dropped and reopened in one process may find the directory still locked.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        Self::from_db(
-            sled::Config::new()
-                .path(path)
-                .open()
-                .map_err(Error::internal)?,
-        )
+        let config = sled::Config::new().path(path);
+        let deadline = Instant::now() + RELEASE_WAIT;
+        loop {
+            match config.open() {
+                Ok(db) => return Self::from_db(db),
+                Err(e) if is_locked(&e) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(Error::internal(e)),
+            }
+        }
     }
 
     /// A store in a temporary directory, deleted when the last clone is dropped (tests).
@@ -119,6 +131,11 @@ impl SledStore {
         self.db.flush().map_err(Error::internal)?;
         Ok(())
     }
+}
+
+/// Whether sled failed to open a directory because another database holds its lock.
+fn is_locked(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock"))
 }
 
 /// Accepts a directory of this layout, stamps an empty one with it, and refuses any other.

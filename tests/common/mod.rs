@@ -48,6 +48,21 @@ impl Drop for TempDir {
     }
 }
 
+/// The raw sled database in `dir`, for a test to inspect or tamper with, once a store
+/// dropped just before has released it (sled closes its files on background threads).
+pub fn raw_sled(dir: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + portcullis::storage::sled_store::RELEASE_WAIT;
+    loop {
+        match sled::open(dir) {
+            Ok(db) => return db,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("cannot open {}: {e}", dir.display()),
+        }
+    }
+}
+
 pub struct Fixture {
     pub provider: Provider,
     pub clock: MockClock,
