@@ -3,8 +3,8 @@
 //!
 //! Layout (storage layout 2; one sled tree each):
 //!
-//! - `clients`: `client_id` → JSON [`Client`](crate::model::Client) (decoded clients are cached in memory, see
-//!   `sled_clients.rs`);
+//! - `clients`: `client_id` → JSON [`Client`](crate::model::Client) (decoded clients are
+//!   also cached in memory, see `sled_clients.rs`);
 //! - `tokens`: signature → JSON [`TokenRecord`](crate::model::TokenRecord);
 //! - `revoked_grants`: `grant_id` → until when the revocation marker is needed (unix
 //!   seconds, `i64` big-endian);
@@ -12,10 +12,25 @@
 //! - the session trees (flows, login sessions, consents), described in `sled_sessions.rs`;
 //! - in the default tree, `portcullis.layout` → `2`.
 //!
-//! There is no index of tokens by grant or by client: issuing a token is one plain write
-//! of its record, and a grant is revoked by its marker alone, which every read of a
-//! record honours (see `sled_tokens.rs` for the atomicity argument of each operation).
-//! Revoking a client's tokens and flushing expired records scan the `tokens` tree.
+//! There is no index of tokens by grant or by client, and no token operation is a sled
+//! transaction (in sled 0.34 one takes a global write lock). What is atomic, and how
+//! (the full argument is in `sled_tokens.rs`):
+//!
+//! - issuing tokens: one plain write per record, then a read of the grant's marker (a
+//!   marker found means the records are deleted again and the insert refused);
+//! - revoking a grant: one write of its marker, which every read of a record honours: an
+//!   `Active` record of a marked grant reads as `Revoked`, so an insert racing the
+//!   revocation can leave a record behind but never a live one;
+//! - consuming a code, rotating a refresh token, revoking one token: a compare-and-swap
+//!   of that record's bytes, after checking its status and its grant's marker; of
+//!   concurrent calls exactly one wins;
+//! - revoking a client's tokens and flushing expired records: one scan of the whole
+//!   `tokens` tree each (cost proportional to all stored records, every client's),
+//!   acceptable for these rare admin and maintenance operations.
+//!
+//! Client writes and cache fills are serialized by the client cache's lock
+//! (`sled_clients.rs`). Revocations, consumed codes, rotations and client and key
+//! writes are flushed before they return; issuance rides on sled's periodic flush.
 //!
 //! [`SledStore::open`] writes the layout version into a new directory and refuses a
 //! directory holding another layout (or data without a version: layout 1, which kept
