@@ -4,30 +4,10 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::*;
 use portcullis::clock::MockClock;
 use portcullis::storage::{MemoryStore, SledStore, Storage};
 use portcullis::{Config, IntrospectRequest, Provider, RevokeRequest, TokenRequest};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let mut rnd = [0u8; 8];
-        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rnd);
-        let dir =
-            std::env::temp_dir().join(format!("portcullis-{name}-{}", u64::from_le_bytes(rnd)));
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A provider whose keys are loaded from (or generated into) the store.
 async fn provider_on(store: impl Storage, clock: &MockClock) -> Provider {

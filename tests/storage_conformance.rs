@@ -1,8 +1,11 @@
 //! One conformance suite for every storage backend: each test is written once, generic
 //! over the store, and instantiated for `MemoryStore` and `SledStore`.
 
+mod common;
+
 use std::sync::Arc;
 
+use common::{raw_sled, TempDir};
 use portcullis::model::{
     AcceptLogin, AuthorizationRequest, Client, ConsentClaims, ConsentSession, Flow, FlowState,
     KeyState, LoginSession, OidcContext, Prompt, ResponseMode, ResponseType, Scope, Session,
@@ -522,6 +525,57 @@ async fn concurrent_refresh_rotation<S: Storage + Clone>(store: S) {
         );
         assert_eq!(status(&store, &format!("at-{l}-new")).await, None);
     }
+}
+
+/// Inserts racing a revocation of their grant: once the revocation has returned, none of
+/// their tokens is active, whether its insert won the race (then it is revoked) or lost it
+/// (then it stored nothing).
+async fn inserts_racing_a_revocation<S: Storage + Clone>(store: S) {
+    const TASKS: usize = 16;
+    store
+        .insert_tokens(vec![refresh("rt-0", "g1")])
+        .await
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(TASKS + 1));
+    let inserts: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .insert_tokens(vec![access(&format!("at-{i}"), "g1")])
+                    .await
+            })
+        })
+        .collect();
+    let revocation = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            barrier.wait().await;
+            store.revoke_grant("g1").await
+        })
+    };
+    revocation.await.unwrap().expect("revoked");
+    for (i, insert) in inserts.into_iter().enumerate() {
+        let signature = format!("at-{i}");
+        match insert.await.unwrap() {
+            Ok(()) => assert_eq!(
+                status(&store, &signature).await,
+                Some(TokenStatus::Revoked),
+                "an insert that won the race is revoked"
+            ),
+            Err(e) => {
+                assert_eq!(e.code(), ErrorCode::InvalidGrant);
+                assert_eq!(
+                    status(&store, &signature).await,
+                    None,
+                    "a refused insert stores nothing"
+                );
+            }
+        }
+    }
+    assert_eq!(status(&store, "rt-0").await, Some(TokenStatus::Revoked));
 }
 
 async fn rotate_refresh_outcomes<S: Storage + Clone>(store: S) {
@@ -1217,6 +1271,7 @@ conformance!(
     consume_code_once,
     concurrent_code_redemption,
     concurrent_refresh_rotation,
+    inserts_racing_a_revocation,
     rotate_refresh_outcomes,
     revoke_grant_family,
     rotate_into_revoked_grant,
@@ -1237,27 +1292,6 @@ conformance!(
 // ---------------------------------------------------------------------------------------
 // Sled only: persistence
 // ---------------------------------------------------------------------------------------
-
-/// A unique directory under the system temp dir, removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("portcullis-{tag}-{}-{nanos}", std::process::id()));
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sled_state_survives_reopen() {
@@ -1410,7 +1444,7 @@ async fn sled_corrupt_records_are_internal_errors() {
             .unwrap();
     }
     {
-        let db = sled::open(&dir.0).unwrap();
+        let db = raw_sled(&dir.0);
         db.open_tree("tokens")
             .unwrap()
             .insert("at-1", &b"{not json"[..])

@@ -32,9 +32,13 @@ use crate::model::{
 
 pub mod memory;
 #[cfg(feature = "sled")]
+mod sled_clients;
+#[cfg(feature = "sled")]
 mod sled_sessions;
 #[cfg(feature = "sled")]
 pub mod sled_store;
+#[cfg(feature = "sled")]
+mod sled_tokens;
 
 #[cfg(feature = "sled")]
 pub use self::sled_store::SledStore;

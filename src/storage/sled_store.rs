@@ -1,55 +1,82 @@
 //! A [`Storage`](super::Storage) in one sled directory: the default for a single app
 //! instance.
 //!
-//! Layout (one sled tree each):
+//! Layout (storage layout 2; one sled tree each):
 //!
-//! - `clients`: `client_id` → JSON [`Client`];
-//! - `tokens`: signature → JSON [`TokenRecord`];
-//! - `grant_tokens`: `grant_id`, signature → nothing (the tokens of a grant);
-//! - `client_grants`: `client_id`, `grant_id` → how many token records of that grant
-//!   exist (the grants of a client, so revoking a client's tokens does not scan all);
-//! - `revoked_grants`: `grant_id` → until when the marker is needed (unix seconds);
+//! - `clients`: `client_id` → JSON [`Client`](crate::model::Client) (decoded clients are
+//!   also cached in memory, see `sled_clients.rs`);
+//! - `tokens`: signature → JSON [`TokenRecord`](crate::model::TokenRecord);
+//! - `revoked_grants`: `grant_id` → until when the revocation marker is needed (unix
+//!   seconds, `i64` big-endian);
 //! - `keys`: `kid` → JSON signing key with its insertion sequence number;
-//! - the session trees (flows, login sessions, consents), described in `sled_sessions.rs`.
+//! - the session trees (flows, login sessions, consents), described in `sled_sessions.rs`;
+//! - in the default tree, `portcullis.layout` → `2`.
 //!
-//! Compound keys are `len(first) as u32 BE ‖ first ‖ second`, so no id can be mistaken
-//! for a prefix of another. Every operation on tokens runs as one sled transaction over
-//! the four token trees; sled retries the closure on conflict, so a race lost shows up as
-//! an ordinary outcome ([`Consumed::AlreadyUsed`], [`Rotated::AlreadyUsed`]).
+//! There is no index of tokens by grant or by client, and no token operation is a sled
+//! transaction (in sled 0.34 one takes a global write lock). What is atomic, and how
+//! (the full argument is in `sled_tokens.rs`):
+//!
+//! - issuing tokens: one plain write per record, then a read of the grant's marker (a
+//!   marker found means the records are deleted again and the insert refused);
+//! - revoking a grant: one write of its marker, which every read of a record honours: an
+//!   `Active` record of a marked grant reads as `Revoked`, so an insert racing the
+//!   revocation can leave a record behind but never a live one;
+//! - consuming a code, rotating a refresh token, revoking one token: a compare-and-swap
+//!   of that record's bytes, after checking its status and its grant's marker; of
+//!   concurrent calls exactly one wins;
+//! - revoking a client's tokens and flushing expired records: one scan of the whole
+//!   `tokens` tree each (cost proportional to all stored records, every client's),
+//!   acceptable for these rare admin and maintenance operations.
+//!
+//! Client writes and cache fills are serialized by the client cache's lock
+//! (`sled_clients.rs`). Revocations, consumed codes, rotations and client and key
+//! writes are flushed before they return; issuance rides on sled's periodic flush.
+//!
+//! [`SledStore::open`] writes the layout version into a new directory and refuses a
+//! directory holding another layout (or data without a version: layout 1, which kept
+//! per-grant and per-client index trees and revoked records one by one) rather than
+//! misread it.
+//!
+//! Compound keys (in the session trees) are `len(first) as u32 BE ‖ first ‖ second`, so
+//! no id can be mistaken for a prefix of another.
 
-use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sled::transaction::{
     ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
-    TransactionalTree,
 };
-use sled::{Db, IVec, Transactional, Tree};
+use sled::{Db, Tree};
 
+use super::sled_clients::ClientCache;
 use super::sled_sessions::SessionTrees;
-use super::{
-    ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, TokenStore,
-    MARKER_UNTIL_FIRST_FLUSH, REVOKED_GRANT_GRACE,
-};
+use super::KeyStore;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{Client, StoredKey, TokenKind, TokenRecord, TokenStatus};
+use crate::model::StoredKey;
 
 /// How many expired records a flush deletes per transaction.
 pub(super) const FLUSH_BATCH: usize = 256;
+
+/// The key of the layout version, in the default tree.
+const LAYOUT_KEY: &[u8] = b"portcullis.layout";
+
+/// The layout this version reads and writes.
+const LAYOUT: &[u8] = b"2";
+
+/// How long [`SledStore::open`] waits for a directory's lock to be released.
+pub const RELEASE_WAIT: Duration = Duration::from_secs(2);
 
 /// A [`Storage`](super::Storage) on sled. Cheap to clone: clones share the database.
 #[derive(Debug, Clone)]
 pub struct SledStore {
     pub(super) db: Db,
-    clients: Tree,
-    tokens: Tree,
-    grant_tokens: Tree,
-    client_grants: Tree,
-    revoked_grants: Tree,
+    pub(super) clients: Tree,
+    pub(super) client_cache: Arc<ClientCache>,
+    pub(super) tokens: Tree,
+    pub(super) revoked_grants: Tree,
     keys: Tree,
     pub(super) sessions: SessionTrees,
 }
@@ -66,13 +93,24 @@ pub(super) type TxResult<T> = ConflictableTransactionResult<T, Error>;
 
 impl SledStore {
     /// Opens (or creates) the store in the directory `path`.
+    ///
+    /// Fails if the directory holds data of another storage layout (written by another
+    /// version of portcullis): the error's description names both layouts. Fails if
+    /// another store has the directory open, after waiting up to [`RELEASE_WAIT`] in case
+    /// that store was just dropped: sled closes its files on background threads, so a
+    /// store dropped and reopened in one process may find the directory still locked.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        Self::from_db(
-            sled::Config::new()
-                .path(path)
-                .open()
-                .map_err(Error::internal)?,
-        )
+        let config = sled::Config::new().path(path);
+        let deadline = Instant::now() + RELEASE_WAIT;
+        loop {
+            match config.open() {
+                Ok(db) => return Self::from_db(db),
+                Err(e) if is_locked(&e) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(Error::internal(e)),
+            }
+        }
     }
 
     /// A store in a temporary directory, deleted when the last clone is dropped (tests).
@@ -86,12 +124,12 @@ impl SledStore {
     }
 
     fn from_db(db: Db) -> Result<Self> {
+        check_layout(&db)?;
         let tree = |name: &str| db.open_tree(name).map_err(Error::internal);
         Ok(Self {
             clients: tree("clients")?,
+            client_cache: Arc::default(),
             tokens: tree("tokens")?,
-            grant_tokens: tree("grant_tokens")?,
-            client_grants: tree("client_grants")?,
             revoked_grants: tree("revoked_grants")?,
             keys: tree("keys")?,
             sessions: SessionTrees::open(&db)?,
@@ -108,152 +146,47 @@ impl SledStore {
         self.db.flush().map_err(Error::internal)?;
         Ok(())
     }
+}
 
-    /// Runs `f` as one transaction over the token trees.
-    fn token_tx<T>(&self, f: impl Fn(&TokenTx<'_>) -> TxResult<T>) -> Result<T> {
-        (
-            &self.tokens,
-            &self.grant_tokens,
-            &self.client_grants,
-            &self.revoked_grants,
-        )
-            .transaction(|(tokens, grant_tokens, client_grants, revoked_grants)| {
-                f(&TokenTx {
-                    tokens,
-                    grant_tokens,
-                    client_grants,
-                    revoked_grants,
-                })
-            })
-            .map_err(tx_error)
-    }
+/// Whether sled failed to open a directory because another database holds its lock.
+fn is_locked(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock"))
+}
 
-    /// The signatures indexed under a grant, in key order.
-    fn grant_signatures(&self, grant_id: &str) -> Result<Vec<String>> {
-        second_parts(&self.grant_tokens, grant_id)
-    }
-
-    /// Revokes every token of a grant and leaves a marker refusing new ones; how many
-    /// tokens the grant has. Transactions cannot scan, so: revoke what the index lists
-    /// and set the marker in one transaction, then look again. Once the marker is
-    /// committed no insert can add to the grant, so the second look normally agrees.
-    fn close_grant(&self, grant_id: &str) -> Result<u64> {
-        let mut signatures = self.grant_signatures(grant_id)?;
-        loop {
-            self.token_tx(|tx| {
-                let mut until = tx.marker(grant_id)?.unwrap_or(MARKER_UNTIL_FIRST_FLUSH);
-                for signature in &signatures {
-                    if let Some(mut rec) = tx.get(signature)? {
-                        until = until.max(rec.expires_at);
-                        if rec.status == TokenStatus::Active {
-                            rec.status = TokenStatus::Revoked;
-                            tx.put(&rec)?;
-                        }
-                    }
-                }
-                tx.revoked_grants
-                    .insert(grant_id.as_bytes(), &until.to_be_bytes())?;
-                Ok(())
-            })?;
-            let now = self.grant_signatures(grant_id)?;
-            if now == signatures {
-                return Ok(signatures.len() as u64);
-            }
-            signatures = now;
+/// Accepts a directory of this layout, stamps an empty one with it, and refuses any other.
+fn check_layout(db: &Db) -> Result<()> {
+    let found = db.get(LAYOUT_KEY).map_err(Error::internal)?;
+    match found {
+        Some(layout) if layout == LAYOUT => Ok(()),
+        None if is_empty(db)? => {
+            db.insert(LAYOUT_KEY, LAYOUT).map_err(Error::internal)?;
+            db.flush().map_err(Error::internal)?;
+            Ok(())
         }
-    }
-
-    /// Deletes the records with these signatures that expired before `before`; how many.
-    fn delete_expired(&self, signatures: &[IVec], before: i64) -> Result<u64> {
-        self.token_tx(|tx| {
-            let mut deleted = 0;
-            for signature in signatures {
-                let Some(bytes) = tx.tokens.get(signature)? else {
-                    continue;
-                };
-                let rec: TokenRecord = decode(&bytes).map_err(abort)?;
-                if rec.expires_at < before {
-                    tx.remove(&rec)?;
-                    deleted += 1;
-                }
-            }
-            Ok(deleted)
-        })
+        found => {
+            let found = match &found {
+                Some(layout) => format!("layout {}", String::from_utf8_lossy(layout)),
+                None => "data without a layout version (layout 1)".to_owned(),
+            };
+            let description = format!(
+                "The sled directory holds {found}; this version of portcullis reads \
+                 storage layout {}. Open it with the version that wrote it.",
+                String::from_utf8_lossy(LAYOUT)
+            );
+            tracing::error!(%description, "refusing to open the sled store");
+            Err(Error::new(ErrorCode::ServerError, description))
+        }
     }
 }
 
-/// The token trees inside one transaction, with the index bookkeeping.
-struct TokenTx<'a> {
-    tokens: &'a TransactionalTree,
-    grant_tokens: &'a TransactionalTree,
-    client_grants: &'a TransactionalTree,
-    revoked_grants: &'a TransactionalTree,
-}
-
-impl TokenTx<'_> {
-    fn get(&self, signature: &str) -> TxResult<Option<TokenRecord>> {
-        match self.tokens.get(signature.as_bytes())? {
-            Some(bytes) => Ok(Some(decode(&bytes).map_err(abort)?)),
-            None => Ok(None),
+/// Whether no tree of the database holds anything.
+fn is_empty(db: &Db) -> Result<bool> {
+    for name in db.tree_names() {
+        if !db.open_tree(&name).map_err(Error::internal)?.is_empty() {
+            return Ok(false);
         }
     }
-
-    /// Rewrites a record in place (its grant and client unchanged).
-    fn put(&self, rec: &TokenRecord) -> TxResult<()> {
-        self.tokens
-            .insert(rec.signature.as_bytes(), encode(rec).map_err(abort)?)?;
-        Ok(())
-    }
-
-    fn marker(&self, grant_id: &str) -> TxResult<Option<i64>> {
-        match self.revoked_grants.get(grant_id.as_bytes())? {
-            Some(bytes) => Ok(Some(decode_i64(&bytes).map_err(abort)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Stores new records, refusing all of them if one's grant was revoked.
-    fn insert_all(&self, records: &[TokenRecord]) -> TxResult<()> {
-        for rec in records {
-            if self.marker(&rec.grant_id)?.is_some() {
-                return Err(abort(Error::invalid_grant("The grant has been revoked.")));
-            }
-        }
-        for rec in records {
-            if let Some(old) = self.get(&rec.signature)? {
-                self.remove(&old)?;
-            }
-            self.put(rec)?;
-            self.grant_tokens
-                .insert(compound(&rec.grant_id, &rec.signature), &[])?;
-            self.add_to_client_grant(rec, 1)?;
-        }
-        Ok(())
-    }
-
-    /// Deletes a record and its index entries.
-    fn remove(&self, rec: &TokenRecord) -> TxResult<()> {
-        self.tokens.remove(rec.signature.as_bytes())?;
-        self.grant_tokens
-            .remove(compound(&rec.grant_id, &rec.signature))?;
-        self.add_to_client_grant(rec, -1)
-    }
-
-    /// Adjusts the record count of the record's (client, grant) index entry, dropping it
-    /// at zero.
-    fn add_to_client_grant(&self, rec: &TokenRecord, delta: i64) -> TxResult<()> {
-        let key = compound(&rec.client_id, &rec.grant_id);
-        let count = match self.client_grants.get(&key)? {
-            Some(bytes) => decode_i64(&bytes).map_err(abort)?,
-            None => 0,
-        } + delta;
-        if count > 0 {
-            self.client_grants.insert(key, &count.to_be_bytes())?;
-        } else {
-            self.client_grants.remove(key)?;
-        }
-        Ok(())
-    }
+    Ok(true)
 }
 
 pub(super) fn abort(e: Error) -> ConflictableTransactionError<Error> {
@@ -271,14 +204,8 @@ pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(Error::internal)
 }
 
-pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+pub(super) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| Error::internal(format!("corrupt record: {e}")))
-}
-
-fn decode_i64(bytes: &[u8]) -> Result<i64> {
-    <[u8; 8]>::try_from(bytes)
-        .map(i64::from_be_bytes)
-        .map_err(|_| Error::internal("corrupt counter or marker"))
 }
 
 fn utf8(bytes: &[u8]) -> Result<String> {
@@ -310,212 +237,6 @@ pub(super) fn compound(first: &str, second: &str) -> Vec<u8> {
     let mut key = compound_prefix(first);
     key.extend_from_slice(second.as_bytes());
     key
-}
-
-#[async_trait]
-impl ClientStore for SledStore {
-    async fn create_client(&self, client: Client) -> Result<()> {
-        let bytes = encode(&client)?;
-        self.clients
-            .compare_and_swap(client.client_id.as_bytes(), None::<&[u8]>, Some(bytes))
-            .map_err(Error::internal)?
-            .map_err(|_| {
-                Error::new(ErrorCode::Conflict, "A client with this id already exists.")
-            })?;
-        self.flush().await
-    }
-
-    async fn get_client(&self, client_id: &str) -> Result<Option<Arc<Client>>> {
-        match self.clients.get(client_id).map_err(Error::internal)? {
-            Some(bytes) => Ok(Some(Arc::new(decode(&bytes)?))),
-            None => Ok(None),
-        }
-    }
-
-    async fn update_client(&self, client: Client) -> Result<()> {
-        let bytes = encode(&client)?;
-        let id = client.client_id.as_bytes();
-        self.clients
-            .transaction(|clients| {
-                if clients.get(id)?.is_none() {
-                    return Err(abort(Error::not_found("No client with this id.")));
-                }
-                clients.insert(id, bytes.as_slice())?;
-                Ok(())
-            })
-            .map_err(tx_error)?;
-        self.flush().await
-    }
-
-    async fn delete_client(&self, client_id: &str) -> Result<bool> {
-        let existed = self
-            .clients
-            .remove(client_id)
-            .map_err(Error::internal)?
-            .is_some();
-        self.flush().await?;
-        Ok(existed)
-    }
-
-    async fn list_clients(&self, query: &ClientQuery) -> Result<ClientPage> {
-        let start = match &query.page_token {
-            Some(after) => Bound::Excluded(after.as_bytes()),
-            None => Bound::Unbounded,
-        };
-        let limit = query.limit();
-        let mut clients = Vec::new();
-        for entry in self.clients.range::<&[u8], _>((start, Bound::Unbounded)) {
-            let (_, bytes) = entry.map_err(Error::internal)?;
-            let client: Client = decode(&bytes)?;
-            if query.matches(&client) {
-                clients.push(Arc::new(client));
-                if clients.len() > limit {
-                    break;
-                }
-            }
-        }
-        let next_page_token = if clients.len() > limit {
-            clients.truncate(limit);
-            clients.last().map(|c| c.client_id.clone())
-        } else {
-            None
-        };
-        Ok(ClientPage {
-            clients,
-            next_page_token,
-        })
-    }
-}
-
-#[async_trait]
-impl TokenStore for SledStore {
-    async fn insert_tokens(&self, tokens: Vec<TokenRecord>) -> Result<()> {
-        self.token_tx(|tx| tx.insert_all(&tokens))
-    }
-
-    async fn get_token(&self, signature: &str) -> Result<Option<Arc<TokenRecord>>> {
-        match self.tokens.get(signature).map_err(Error::internal)? {
-            Some(bytes) => Ok(Some(Arc::new(decode(&bytes)?))),
-            None => Ok(None),
-        }
-    }
-
-    async fn consume_code(&self, signature: &str) -> Result<Consumed> {
-        let outcome = self.token_tx(|tx| {
-            let Some(rec) = tx.get(signature)? else {
-                return Ok(Consumed::NotFound);
-            };
-            if rec.kind != TokenKind::AuthorizationCode {
-                return Ok(Consumed::NotFound);
-            }
-            if rec.status != TokenStatus::Active {
-                return Ok(Consumed::AlreadyUsed {
-                    grant_id: rec.grant_id,
-                });
-            }
-            tx.put(&TokenRecord {
-                status: TokenStatus::Consumed,
-                ..rec.clone()
-            })?;
-            Ok(Consumed::Redeemed(Arc::new(rec)))
-        })?;
-        self.flush().await?;
-        Ok(outcome)
-    }
-
-    async fn rotate_refresh(
-        &self,
-        signature: &str,
-        replacements: Vec<TokenRecord>,
-    ) -> Result<Rotated> {
-        let outcome = self.token_tx(|tx| {
-            let Some(rec) = tx.get(signature)? else {
-                return Ok(Rotated::NotFound);
-            };
-            if rec.kind != TokenKind::RefreshToken {
-                return Ok(Rotated::NotFound);
-            }
-            if rec.status != TokenStatus::Active {
-                return Ok(Rotated::AlreadyUsed {
-                    grant_id: rec.grant_id,
-                });
-            }
-            tx.put(&TokenRecord {
-                status: TokenStatus::Rotated,
-                ..rec.clone()
-            })?;
-            tx.insert_all(&replacements)?;
-            Ok(Rotated::Rotated(Arc::new(rec)))
-        })?;
-        self.flush().await?;
-        Ok(outcome)
-    }
-
-    async fn revoke_token(&self, signature: &str) -> Result<bool> {
-        let existed = self.token_tx(|tx| {
-            let Some(mut rec) = tx.get(signature)? else {
-                return Ok(false);
-            };
-            if rec.status == TokenStatus::Active {
-                rec.status = TokenStatus::Revoked;
-                tx.put(&rec)?;
-            }
-            Ok(true)
-        })?;
-        self.flush().await?;
-        Ok(existed)
-    }
-
-    async fn revoke_grant(&self, grant_id: &str) -> Result<()> {
-        self.close_grant(grant_id)?;
-        self.flush().await
-    }
-
-    async fn revoke_client_tokens(&self, client_id: &str) -> Result<u64> {
-        let mut count = 0;
-        for grant_id in second_parts(&self.client_grants, client_id)? {
-            count += self.close_grant(&grant_id)?;
-        }
-        self.flush().await?;
-        Ok(count)
-    }
-
-    async fn flush_inactive(&self, before: i64) -> Result<u64> {
-        let mut expired = Vec::new();
-        for entry in self.tokens.iter() {
-            let (signature, bytes) = entry.map_err(Error::internal)?;
-            let rec: TokenRecord = decode(&bytes)?;
-            if rec.expires_at < before {
-                expired.push(signature);
-            }
-        }
-        let mut deleted = 0;
-        for batch in expired.chunks(FLUSH_BATCH) {
-            deleted += self.delete_expired(batch, before)?;
-        }
-        for entry in self.revoked_grants.iter() {
-            let (grant_id, bytes) = entry.map_err(Error::internal)?;
-            // Only if unchanged: a concurrent revocation may have extended it.
-            let until = decode_i64(&bytes)?;
-            let replacement = if until == MARKER_UNTIL_FIRST_FLUSH {
-                Some(
-                    before
-                        .saturating_add(REVOKED_GRANT_GRACE)
-                        .to_be_bytes()
-                        .to_vec(),
-                )
-            } else if until < before {
-                None
-            } else {
-                continue;
-            };
-            let _ = self
-                .revoked_grants
-                .compare_and_swap(&grant_id, Some(&bytes), replacement)
-                .map_err(Error::internal)?;
-        }
-        Ok(deleted)
-    }
 }
 
 #[async_trait]

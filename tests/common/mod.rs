@@ -29,6 +29,40 @@ pub fn signer() -> std::sync::Arc<dyn portcullis::keys::KeySigner> {
         .clone()
 }
 
+/// A unique directory under the system temp dir (not created), removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let mut rnd = [0u8; 8];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rnd);
+        let dir =
+            std::env::temp_dir().join(format!("portcullis-{name}-{}", u64::from_le_bytes(rnd)));
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The raw sled database in `dir`, for a test to inspect or tamper with, once a store
+/// dropped just before has released it (sled closes its files on background threads).
+pub fn raw_sled(dir: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + portcullis::storage::sled_store::RELEASE_WAIT;
+    loop {
+        match sled::open(dir) {
+            Ok(db) => return db,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("cannot open {}: {e}", dir.display()),
+        }
+    }
+}
+
 pub struct Fixture {
     pub provider: Provider,
     pub clock: MockClock,
