@@ -26,6 +26,13 @@
 //! returns. One conformance suite (`tests/storage_conformance.rs`) runs against every
 //! backend.
 //!
+//! Both stores revoke a grant with a marker that every read consults: a record of a
+//! revoked grant reads back revoked, whenever it was written. So issuing is one write
+//! with no index to maintain, revoking a grant costs the same however many tokens it
+//! has, and a token issued while its grant is being revoked can never come out live.
+//! Revoking all of a client's tokens and flushing scan the records instead (rare admin
+//! and maintenance operations).
+//!
 //! # Security defaults
 //!
 //! - Opaque tokens are 32 random bytes plus an HMAC-SHA256 under the system secret; only

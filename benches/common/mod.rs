@@ -258,7 +258,9 @@ impl Fixture {
     pub async fn code_flow(&self, subject: &str) -> TokenResponse {
         use portcullis::AuthorizeOutcome;
         let p = &self.provider;
-        let challenge = s256_challenge(VERIFIER);
+        // The client's work, not the server's: its PKCE challenge, computed once.
+        static CHALLENGE: OnceLock<String> = OnceLock::new();
+        let challenge = CHALLENGE.get_or_init(|| s256_challenge(VERIFIER));
         let params = Params::from_pairs([
             ("client_id", self.client_id.as_str()),
             ("response_type", "code"),
@@ -266,7 +268,7 @@ impl Fixture {
             ("scope", "openid offline_access profile"),
             ("state", "st-123"),
             ("nonce", "n-0S6_WzA2Mj"),
-            ("code_challenge", &challenge),
+            ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),
         ]);
         let out = p.authorize(&params, None).await.expect("authorize");
