@@ -90,18 +90,68 @@ async fn a_new_directory_is_stamped_with_the_layout_and_reopens() {
 }
 
 #[tokio::test]
-async fn a_directory_of_layout_1_is_refused_and_left_alone() {
+async fn a_directory_of_layout_1_is_upgraded_in_place() {
     let dir = TempDir::new("layout-1");
+    {
+        // As layout 1 left it: records, a marker of a revoked grant whose record was
+        // also rewritten, an active record of that grant written after (a race layout 1
+        // allowed), and the two index trees.
+        let db = raw_sled(&dir.0);
+        let tokens = db.open_tree("tokens").unwrap();
+        let put = |rec: TokenRecord| {
+            tokens
+                .insert(rec.signature.clone(), serde_json::to_vec(&rec).unwrap())
+                .unwrap();
+        };
+        put(token("live", TokenKind::AccessToken, "g-live", "app"));
+        put(TokenRecord {
+            status: TokenStatus::Revoked,
+            ..token("dead", TokenKind::RefreshToken, "g-dead", "app")
+        });
+        put(token("late", TokenKind::AccessToken, "g-dead", "app"));
+        db.open_tree("revoked_grants")
+            .unwrap()
+            .insert("g-dead", &(NOW + 100).to_be_bytes()[..])
+            .unwrap();
+        for index in ["grant_tokens", "client_grants"] {
+            db.open_tree(index).unwrap().insert("k", &[][..]).unwrap();
+        }
+        db.flush().unwrap();
+    }
+    {
+        let store = SledStore::open(&dir.0).expect("layout 1 is upgraded");
+        assert_eq!(status(&store, "live").await, Some(TokenStatus::Active));
+        assert_eq!(status(&store, "dead").await, Some(TokenStatus::Revoked));
+        assert_eq!(status(&store, "late").await, Some(TokenStatus::Revoked));
+        assert_eq!(store.revoke_client_tokens("app").await.unwrap(), 3);
+        assert_eq!(status(&store, "live").await, Some(TokenStatus::Revoked));
+    }
+    let db = raw_sled(&dir.0);
+    assert_eq!(
+        db.get("portcullis.layout").unwrap().as_deref(),
+        Some(&b"2"[..])
+    );
+    let names = db.tree_names();
+    for index in ["grant_tokens", "client_grants"] {
+        assert!(
+            !names.iter().any(|n| n == index.as_bytes()),
+            "{index} dropped"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unversioned_data_that_is_not_layout_1_is_refused_and_left_alone() {
+    let dir = TempDir::new("layout-unknown");
     {
         let db = raw_sled(&dir.0);
         db.open_tree("tokens")
             .unwrap()
             .insert("sig", &b"{}"[..])
             .unwrap();
-        db.open_tree("grant_tokens").unwrap();
         db.flush().unwrap();
     }
-    refused("layout 1", SledStore::open(&dir.0));
+    refused("data without a layout version", SledStore::open(&dir.0));
     let db = raw_sled(&dir.0);
     assert_eq!(db.get("portcullis.layout").unwrap(), None, "not stamped");
     assert_eq!(db.open_tree("tokens").unwrap().len(), 1, "nothing changed");

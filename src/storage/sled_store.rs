@@ -32,10 +32,11 @@
 //! (`sled_clients.rs`). Revocations, consumed codes, rotations and client and key
 //! writes are flushed before they return; issuance rides on sled's periodic flush.
 //!
-//! [`SledStore::open`] writes the layout version into a new directory and refuses a
-//! directory holding another layout (or data without a version: layout 1, which kept
-//! per-grant and per-client index trees and revoked records one by one) rather than
-//! misread it.
+//! [`SledStore::open`] writes the layout version into a new directory, upgrades a
+//! directory of layout 1 (which kept per-grant and per-client index trees and revoked
+//! records one by one: its index trees are dropped, everything else reads as it is), and
+//! refuses a directory holding another layout, or unversioned data that is not layout 1,
+//! rather than misread it.
 //!
 //! Compound keys (in the session trees) are `len(first) as u32 BE ‖ first ‖ second`, so
 //! no id can be mistaken for a prefix of another.
@@ -94,6 +95,7 @@ pub(super) type TxResult<T> = ConflictableTransactionResult<T, Error>;
 impl SledStore {
     /// Opens (or creates) the store in the directory `path`.
     ///
+    /// Upgrades a directory of storage layout 1 (portcullis before the layout version).
     /// Fails if the directory holds data of another storage layout (written by another
     /// version of portcullis): the error's description names both layouts. Fails if
     /// another store has the directory open, after waiting up to [`RELEASE_WAIT`] in case
@@ -153,20 +155,29 @@ fn is_locked(e: &sled::Error) -> bool {
     matches!(e, sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock"))
 }
 
-/// Accepts a directory of this layout, stamps an empty one with it, and refuses any other.
+/// The index trees of layout 1, which layout 2 replaced with revocation markers read back.
+const LAYOUT_1_INDEXES: [&str; 2] = ["grant_tokens", "client_grants"];
+
+/// Accepts a directory of this layout, stamps an empty one with it, upgrades one of
+/// layout 1, and refuses any other.
 fn check_layout(db: &Db) -> Result<()> {
     let found = db.get(LAYOUT_KEY).map_err(Error::internal)?;
     match found {
-        Some(layout) if layout == LAYOUT => Ok(()),
-        None if is_empty(db)? => {
-            db.insert(LAYOUT_KEY, LAYOUT).map_err(Error::internal)?;
-            db.flush().map_err(Error::internal)?;
-            Ok(())
+        Some(layout) if layout == LAYOUT => drop_layout_1_indexes(db),
+        None if is_empty(db)? => stamp(db),
+        None if is_layout_1(db) => {
+            // Layout 1's records, markers, clients, keys and sessions read the same in
+            // layout 2 (a record of a revoked grant was also marked): only its index
+            // trees go. Stamped first, so a crash before they are dropped leaves a
+            // layout 2 directory that drops them at the next open.
+            tracing::info!("upgrading the sled store from storage layout 1 to 2");
+            stamp(db)?;
+            drop_layout_1_indexes(db)
         }
         found => {
             let found = match &found {
                 Some(layout) => format!("layout {}", String::from_utf8_lossy(layout)),
-                None => "data without a layout version (layout 1)".to_owned(),
+                None => "data without a layout version".to_owned(),
             };
             let description = format!(
                 "The sled directory holds {found}; this version of portcullis reads \
@@ -177,6 +188,31 @@ fn check_layout(db: &Db) -> Result<()> {
             Err(Error::new(ErrorCode::ServerError, description))
         }
     }
+}
+
+fn stamp(db: &Db) -> Result<()> {
+    db.insert(LAYOUT_KEY, LAYOUT).map_err(Error::internal)?;
+    db.flush().map_err(Error::internal)?;
+    Ok(())
+}
+
+/// Whether the directory has every token tree layout 1 created.
+fn is_layout_1(db: &Db) -> bool {
+    let names = db.tree_names();
+    ["tokens", "revoked_grants"]
+        .iter()
+        .chain(&LAYOUT_1_INDEXES)
+        .all(|t| names.iter().any(|n| n == t.as_bytes()))
+}
+
+fn drop_layout_1_indexes(db: &Db) -> Result<()> {
+    let names = db.tree_names();
+    for index in LAYOUT_1_INDEXES {
+        if names.iter().any(|n| n == index.as_bytes()) {
+            db.drop_tree(index).map_err(Error::internal)?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether no tree of the database holds anything.
