@@ -272,21 +272,18 @@ impl TokenStore for MemoryStore {
 
     async fn revoke_client_tokens(&self, client_id: &str) -> Result<u64> {
         let mut t = write(&self.tokens);
-        let grants: HashSet<String> = t
+        let mine: Vec<&TokenRecord> = t
             .by_signature
             .values()
             .filter(|r| r.client_id == client_id)
-            .map(|r| r.grant_id.clone())
+            .map(|r| &**r)
             .collect();
-        let count = t
-            .by_signature
-            .values()
-            .filter(|r| grants.contains(&r.grant_id))
-            .count();
+        let count = mine.len() as u64;
+        let grants: HashSet<String> = mine.into_iter().map(|r| r.grant_id.clone()).collect();
         for g in &grants {
             t.revoke_grant(g);
         }
-        Ok(count as u64)
+        Ok(count)
     }
 
     async fn flush_inactive(&self, before: i64) -> Result<u64> {
