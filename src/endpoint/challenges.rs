@@ -10,7 +10,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::authorize::{with_query, CONSENT_CHALLENGE, CONSENT_VERIFIER, LOGIN_VERIFIER};
+use super::authorize::{CONSENT_CHALLENGE, CONSENT_VERIFIER, LOGIN_VERIFIER};
+use super::url_query::with_query;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AcceptConsent, AcceptLogin, Flow, FlowState, OidcContext, Rejection, Scope};
 use crate::Provider;

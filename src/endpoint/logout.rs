@@ -15,9 +15,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::authorize::with_query;
 use super::challenges::{Challenge, RedirectTo};
 use super::params::Params;
+use super::url_query::{append_query, with_query};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{LoginSession, LogoutFlow, LogoutState};
 use crate::storage::SessionSelector;
@@ -269,9 +269,8 @@ impl Provider {
         params: &Params,
         now: i64,
     ) -> Result<LogoutOutcome> {
-        let query = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.pairs())
-            .finish();
+        let mut request_url = self.config().endpoint("/oauth2/sessions/logout");
+        append_query(&mut request_url, params.pairs());
         let flow = LogoutFlow {
             id: self.new_id(),
             version: 0,
@@ -282,10 +281,7 @@ impl Provider {
             client_id,
             post_logout_redirect_uri: redirect,
             state_param: state,
-            request_url: format!(
-                "{}?{query}",
-                self.config().endpoint("/oauth2/sessions/logout")
-            ),
+            request_url,
             expires_at: now.saturating_add(self.config().flow_lifespan.whole_seconds()),
         };
         self.store().create_logout(&flow).await?;
@@ -445,7 +441,9 @@ impl Provider {
             let sid = sids.first().map(String::as_str).unwrap_or_default();
             if let Some(uri) = &client.frontchannel_logout_uri {
                 front.push(if client.frontchannel_logout_session_required {
-                    with_query(&with_query(uri, "iss", issuer), "sid", sid)
+                    let mut uri = uri.clone();
+                    append_query(&mut uri, [("iss", issuer.as_str()), ("sid", sid)]);
+                    uri
                 } else {
                     uri.clone()
                 });

@@ -13,4 +13,5 @@ pub mod revoke;
 pub mod sessions;
 pub mod token;
 pub mod token_admin;
+pub(crate) mod url_query;
 pub mod userinfo;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::response::{self, append};
 use super::{body, Reply, Server};
 use crate::endpoint::clients::{ClientRequest, CreatedClient};
+use crate::endpoint::url_query::append_query;
 use crate::error::Error;
 use crate::model::ClientLifespans;
 use crate::storage::ClientQuery;
@@ -47,20 +48,10 @@ pub(super) fn page_size(params: &Params) -> Result<usize, Error> {
 pub(super) fn link_header(resp: &mut Response<Bytes>, req: &Request<Bytes>, next: Option<&str>) {
     let params = body::query(req).unwrap_or_default();
     let url = |token: Option<&str>| {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in params.pairs().filter(|(k, _)| *k != "page_token") {
-            q.append_pair(k, v);
-        }
-        if let Some(t) = token {
-            q.append_pair("page_token", t);
-        }
-        let q = q.finish();
-        let path = req.uri().path();
-        if q.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{q}")
-        }
+        let mut url = req.uri().path().to_owned();
+        let kept = params.pairs().filter(|(k, _)| *k != "page_token");
+        append_query(&mut url, kept.chain(token.map(|t| ("page_token", t))));
+        url
     };
     let mut links = vec![format!("<{}>; rel=\"first\"", url(None))];
     if let Some(t) = next {

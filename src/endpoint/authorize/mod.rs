@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use crate::endpoint::params::Params;
+use crate::endpoint::url_query::{append_query, with_query};
 use crate::error::{Error, ErrorCode, Result};
 use crate::grant::authorization_code::AuthorizedGrant;
 use crate::grant::Issue;
@@ -36,13 +37,6 @@ fn page(e: Error) -> Result<Authorization> {
         outcome: AuthorizeOutcome::ErrorPage(e),
         set_cookie: None,
     })
-}
-
-/// `base` with one more query parameter.
-pub(crate) fn with_query(base: &str, name: &str, value: &str) -> String {
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let encoded: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    format!("{base}{sep}{name}={encoded}")
 }
 
 /// The error an app's rejection becomes for the client.
@@ -199,11 +193,7 @@ impl Provider {
         }
         let skip = session.is_some() && !reauthenticate;
         let mut request_url = self.config().endpoint("/oauth2/auth");
-        let query = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.pairs())
-            .finish();
-        request_url.push('?');
-        request_url.push_str(&query);
+        append_query(&mut request_url, params.pairs());
         let flow = Flow {
             id: self.new_id(),
             version: 0,

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use crate::endpoint::url_query::{append_query, encode_pairs};
 use crate::error::Error;
 use crate::model::ResponseMode;
 
@@ -137,37 +138,39 @@ fn escape(s: &str) -> String {
     out
 }
 
-/// Encodes response parameters for the client in the response mode.
+/// Encodes response parameters for the client in the response mode. `redirect_uri` is
+/// registered and so has no fragment (RFC 6749 §3.1.2); one is dropped all the same, as
+/// the response must not be mixed with it.
 pub(crate) fn respond(
     redirect_uri: &str,
     mode: ResponseMode,
     params: &[(&str, &str)],
 ) -> AuthorizeOutcome {
-    match mode {
-        ResponseMode::FormPost => AuthorizeOutcome::FormPost(FormPost {
-            action: redirect_uri.to_owned(),
+    let base = redirect_uri
+        .split_once('#')
+        .map_or(redirect_uri, |(b, _)| b);
+    if mode == ResponseMode::FormPost {
+        return AuthorizeOutcome::FormPost(FormPost {
+            action: base.to_owned(),
             fields: params
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
-        }),
-        ResponseMode::Query | ResponseMode::Fragment => {
-            let Ok(mut url) = url::Url::parse(redirect_uri) else {
-                return AuthorizeOutcome::ErrorPage(Error::invalid_request(
-                    "The redirect URI is not a valid URL.",
-                ));
-            };
-            if mode == ResponseMode::Query {
-                url.query_pairs_mut().extend_pairs(params);
-            } else {
-                let encoded = form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(params)
-                    .finish();
-                url.set_fragment(Some(&encoded));
-            }
-            AuthorizeOutcome::Redirect(url.into())
-        }
+        });
     }
+    let len = params
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 2)
+        .sum::<usize>();
+    let mut url = String::with_capacity(base.len() + len + len / 4);
+    url.push_str(base);
+    if mode == ResponseMode::Query {
+        append_query(&mut url, params.iter().copied());
+    } else {
+        url.push('#');
+        encode_pairs(&mut url, params.iter().copied());
+    }
+    AuthorizeOutcome::Redirect(url)
 }
 
 #[cfg(test)]
@@ -183,8 +186,21 @@ mod tests {
         );
         assert_eq!(
             out,
-            AuthorizeOutcome::Redirect("https://a.example/cb?x=1&code=c+d".into())
+            AuthorizeOutcome::Redirect("https://a.example/cb?x=1&code=c%20d".into())
         );
+    }
+
+    #[test]
+    fn a_fragment_of_the_redirect_uri_is_dropped() {
+        for mode in [ResponseMode::Query, ResponseMode::Fragment] {
+            let AuthorizeOutcome::Redirect(url) =
+                respond("https://a.example/cb?x=1#old", mode, &[("code", "c")])
+            else {
+                panic!("redirect expected")
+            };
+            assert!(!url.contains("old"), "{url}");
+            assert!(url.contains("code=c"), "{url}");
+        }
     }
 
     #[test]
