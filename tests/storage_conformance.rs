@@ -84,7 +84,7 @@ fn key(kid: &str, state: KeyState, created_at: i64) -> StoredKey {
 
 fn flow(id: &str, expires_at: i64) -> Flow {
     Flow {
-        id: id.to_owned(),
+        id: id.into(),
         version: 0,
         state: FlowState::LoginRequested,
         request: AuthorizationRequest {
@@ -106,7 +106,7 @@ fn flow(id: &str, expires_at: i64) -> Flow {
         request_url: "https://auth.example.com/oauth2/auth?client_id=app".into(),
         requested_at: NOW,
         expires_at,
-        session_id: format!("sid-{id}"),
+        session_id: format!("sid-{id}").into(),
         login_skip: false,
         known_subject: None,
         auth_time: None,
@@ -1027,7 +1027,7 @@ async fn login_sessions_by_sid_and_subject<S: Storage + Clone>(store: S) {
         login("s3", "bob", NOW + 100),
         login("s4", "alice2", NOW + 100),
     ] {
-        store.put_login_session(&l).await.unwrap();
+        store.put_login_session(l.clone()).await.unwrap();
     }
     assert_eq!(
         store.get_login_session("s1").await.unwrap(),
@@ -1036,7 +1036,7 @@ async fn login_sessions_by_sid_and_subject<S: Storage + Clone>(store: S) {
 
     // Replacing a session, even with another subject, moves it.
     store
-        .put_login_session(&login("s2", "carol", NOW + 200))
+        .put_login_session(login("s2", "carol", NOW + 200))
         .await
         .unwrap();
     assert_eq!(
@@ -1057,7 +1057,7 @@ async fn login_sessions_by_sid_and_subject<S: Storage + Clone>(store: S) {
         .is_empty());
 
     store
-        .put_login_session(&login("s5", "alice", NOW + 100))
+        .put_login_session(login("s5", "alice", NOW + 100))
         .await
         .unwrap();
     let gone = store
@@ -1093,31 +1093,31 @@ async fn login_sessions_by_sid_and_subject<S: Storage + Clone>(store: S) {
 async fn consents_newest_first<S: Storage + Clone>(store: S) {
     assert!(store.consents("alice").await.unwrap().is_empty());
     store
-        .put_consent(&consent("c2", "alice", "app", NOW - 50))
+        .put_consent(consent("c2", "alice", "app", NOW - 50))
         .await
         .unwrap();
     store
-        .put_consent(&consent("c1", "alice", "app", NOW - 100))
+        .put_consent(consent("c1", "alice", "app", NOW - 100))
         .await
         .unwrap();
     store
-        .put_consent(&consent("c3", "alice", "other", NOW))
+        .put_consent(consent("c3", "alice", "other", NOW))
         .await
         .unwrap();
     store
-        .put_consent(&consent("b1", "bob", "app", NOW))
+        .put_consent(consent("b1", "bob", "app", NOW))
         .await
         .unwrap();
     store
-        .put_consent(&consent("n1", "alice-2", "app", NOW))
+        .put_consent(consent("n1", "alice-2", "app", NOW))
         .await
         .unwrap();
     store
-        .put_consent(&consent("m1", "-1", "app", NOW - 1_000_000_000_000))
+        .put_consent(consent("m1", "-1", "app", NOW - 1_000_000_000_000))
         .await
         .unwrap();
     store
-        .put_consent(&consent("m2", "-1", "app", -5))
+        .put_consent(consent("m2", "-1", "app", -5))
         .await
         .unwrap();
     assert_eq!(consent_ids(&store, "alice").await, ["c3", "c2", "c1"]);
@@ -1135,7 +1135,7 @@ async fn consents_newest_first<S: Storage + Clone>(store: S) {
 
     // Same time: the one stored last comes first.
     store
-        .put_consent(&consent("c4", "alice", "app", NOW))
+        .put_consent(consent("c4", "alice", "app", NOW))
         .await
         .unwrap();
     assert_eq!(consent_ids(&store, "alice").await, ["c4", "c3", "c2", "c1"]);
@@ -1143,11 +1143,11 @@ async fn consents_newest_first<S: Storage + Clone>(store: S) {
     // Storing an id again replaces it (and moves it by its new time).
     let mut renewed = consent("c1", "alice", "app", NOW + 10);
     renewed.granted_audience = vec!["https://api.example.com".to_owned()];
-    store.put_consent(&renewed).await.unwrap();
+    store.put_consent(renewed.clone()).await.unwrap();
     assert_eq!(consent_ids(&store, "alice").await, ["c1", "c4", "c3", "c2"]);
     assert_eq!(store.consents("alice").await.unwrap()[0], renewed);
     store
-        .put_consent(&consent("c3", "alice", "other", NOW))
+        .put_consent(consent("c3", "alice", "other", NOW))
         .await
         .unwrap();
     assert_eq!(
@@ -1166,7 +1166,7 @@ async fn delete_consents_all_or_one_client<S: Storage + Clone>(store: S) {
         consent("a4", "alice", "third", NOW),
         consent("b1", "bob", "app", NOW),
     ] {
-        store.put_consent(&c).await.unwrap();
+        store.put_consent(c.clone()).await.unwrap();
     }
     let gone = store.delete_consents("alice", Some("app")).await.unwrap();
     assert_eq!(sorted_ids(gone.clone(), |c| c.id), ["a1", "a3"]);
@@ -1186,7 +1186,7 @@ async fn delete_consents_all_or_one_client<S: Storage + Clone>(store: S) {
 
     // A deleted consent stored again is a fresh one.
     store
-        .put_consent(&consent("a1", "alice", "app", NOW + 5))
+        .put_consent(consent("a1", "alice", "app", NOW + 5))
         .await
         .unwrap();
     assert_eq!(consent_ids(&store, "alice").await, ["a1", "a4", "a2"]);
@@ -1202,15 +1202,15 @@ async fn flush_sessions_removes_expired_only<S: Storage + Clone>(store: S) {
     store.create_flow(&flow("f-now", NOW)).await.unwrap();
     store.create_flow(&flow("f-live", NOW + 60)).await.unwrap();
     store
-        .put_login_session(&login("s-old", "alice", NOW - 100))
+        .put_login_session(login("s-old", "alice", NOW - 100))
         .await
         .unwrap();
     store
-        .put_login_session(&login("s-live", "alice", NOW + 100))
+        .put_login_session(login("s-live", "alice", NOW + 100))
         .await
         .unwrap();
     store
-        .put_consent(&consent("c1", "alice", "app", NOW - 1_000_000))
+        .put_consent(consent("c1", "alice", "app", NOW - 1_000_000))
         .await
         .unwrap();
 
@@ -1327,14 +1327,14 @@ async fn sled_state_survives_reopen() {
             login("s2", "alice", NOW + 100),
             login("s3", "bob", NOW + 100),
         ] {
-            store.put_login_session(&l).await.unwrap();
+            store.put_login_session(l.clone()).await.unwrap();
         }
         for c in [
             consent("c1", "alice", "app", NOW - 10),
             consent("c2", "alice", "other", NOW),
             consent("c3", "alice", "third", NOW + 10),
         ] {
-            store.put_consent(&c).await.unwrap();
+            store.put_consent(c.clone()).await.unwrap();
         }
         store.revoke_grant("g-empty").await.unwrap();
         // Revocations, the last writes before the store is dropped.
@@ -1407,7 +1407,7 @@ async fn sled_state_survives_reopen() {
         "the deleted consent stays deleted, the others persist in order"
     );
     store
-        .put_consent(&consent("c1", "alice", "app", NOW + 20))
+        .put_consent(consent("c1", "alice", "app", NOW + 20))
         .await
         .unwrap();
     assert_eq!(

@@ -159,15 +159,15 @@ impl Provider {
             return Ok(Challenge::Handled(self.login_redirect(&flow)));
         }
         Ok(Challenge::Pending(LoginRequest {
-            challenge: flow.id.clone(),
+            challenge: flow.id.to_string(),
             client: self.client_json(&flow.request.client_id).await?,
             oidc_context: flow.request.oidc_context.clone(),
             request_url: flow.request_url.to_string(),
             requested_access_token_audience: flow.request.audience.clone(),
             requested_scope: flow.request.scope.iter().map(str::to_owned).collect(),
-            session_id: flow.session_id.clone(),
+            session_id: flow.session_id.to_string(),
             skip: flow.login_skip,
-            subject: flow.known_subject.clone().unwrap_or_default(),
+            subject: flow.known_subject.as_deref().unwrap_or_default().to_owned(),
         }))
     }
 
@@ -223,8 +223,8 @@ impl Provider {
             challenge: challenge.to_owned(),
             client: self.client_json(&flow.request.client_id).await?,
             context: login.context,
-            login_challenge: flow.id.clone(),
-            login_session_id: flow.session_id.clone(),
+            login_challenge: flow.id.to_string(),
+            login_session_id: flow.session_id.to_string(),
             oidc_context: flow.request.oidc_context.clone(),
             request_url: flow.request_url.to_string(),
             requested_access_token_audience: flow.request.audience.clone(),

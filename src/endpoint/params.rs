@@ -51,7 +51,9 @@ impl Params {
     pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
+        let pairs = pairs.into_iter();
         let mut params = Self::default();
+        params.ends.reserve(pairs.size_hint().0);
         for (name, value) in pairs {
             params.push(name.as_ref(), value.as_ref());
         }
@@ -102,7 +104,7 @@ impl Params {
     }
 
     /// Every pair, in order.
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
         let mut start = 0;
         self.ends.iter().map(move |&(name_end, value_end)| {
             let pair = (&self.text[start..name_end], &self.text[name_end..value_end]);

@@ -17,11 +17,15 @@ const FORM: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_');
 
 /// Appends `name=value&…` to `out`, encoded, with no leading separator.
-pub(crate) fn encode_pairs<'a>(
-    out: &mut String,
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-) {
-    for (i, (name, value)) in pairs.into_iter().enumerate() {
+pub(crate) fn encode_pairs<'a, I>(out: &mut String, pairs: I)
+where
+    I: IntoIterator<Item = (&'a str, &'a str)>,
+    I::IntoIter: Clone,
+{
+    let pairs = pairs.into_iter();
+    // Room for the pairs as they are; values to encode grow it once more at most.
+    out.reserve(pairs.clone().map(|(k, v)| k.len() + v.len() + 2).sum());
+    for (i, (name, value)) in pairs.enumerate() {
         if i > 0 {
             out.push('&');
         }
@@ -32,12 +36,13 @@ pub(crate) fn encode_pairs<'a>(
 }
 
 /// Appends the pairs to `url`'s query (starting one, or continuing the one it has).
-pub(crate) fn append_query<'a>(
-    url: &mut String,
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-) {
-    let mut pairs = pairs.into_iter().peekable();
-    if pairs.peek().is_none() {
+pub(crate) fn append_query<'a, I>(url: &mut String, pairs: I)
+where
+    I: IntoIterator<Item = (&'a str, &'a str)>,
+    I::IntoIter: Clone,
+{
+    let pairs = pairs.into_iter();
+    if pairs.clone().next().is_none() {
         return;
     }
     match url.find('?') {

@@ -96,7 +96,8 @@ impl Issue<'_> {
             }
         };
         let expires_in = access_record.expires_at - now;
-        let mut records = vec![access_record];
+        let mut records = Vec::with_capacity(1 + usize::from(self.refresh));
+        records.push(access_record);
         let refresh_token = self.refresh.then(|| {
             let m = provider
                 .opaque()

@@ -239,10 +239,13 @@ pub struct Rejection {
 }
 
 /// One authorization flow: the request, then login, then consent.
+///
+/// A flow record is copied at every step, so everything in it that does not change
+/// from step to step is shared: its strings and the validated request and answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flow {
     /// The flow id; also the login challenge.
-    pub id: String,
+    pub id: Arc<str>,
     /// Bumped on every update; updates compare-and-swap on it.
     pub version: u64,
     /// Where the flow is.
@@ -257,17 +260,17 @@ pub struct Flow {
     /// When the flow expires (unix seconds).
     pub expires_at: i64,
     /// The login session id (`sid`) in the browser, or the one to create.
-    pub session_id: String,
+    pub session_id: Arc<str>,
     /// Whether login was skipped because the browser had a session.
     pub login_skip: bool,
     /// The subject known before login (from the browser session).
-    pub known_subject: Option<String>,
+    pub known_subject: Option<Arc<str>>,
     /// When the user authenticated, for `auth_time`.
     pub auth_time: Option<i64>,
     /// The login app's acceptance (shared, as `request`).
     pub login: Option<Arc<AcceptLogin>>,
     /// The consent challenge, once asked.
-    pub consent_challenge: Option<String>,
+    pub consent_challenge: Option<Arc<str>>,
     /// Whether consent was skipped (remembered).
     pub consent_skip: bool,
     /// The consent app's acceptance (shared, as `request`).

@@ -58,7 +58,8 @@ impl Scope {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut joined = String::new();
+        let tokens = tokens.into_iter();
+        let mut joined = String::with_capacity(16 * tokens.size_hint().0);
         for token in tokens {
             let token = token.as_ref();
             if token.is_empty() || token.contains(' ') {

@@ -34,8 +34,8 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Sessions {
-    flows: HashMap<String, Flow>,
-    logouts: HashMap<String, LogoutFlow>,
+    flows: HashMap<String, Box<Flow>>,
+    logouts: HashMap<String, Box<LogoutFlow>>,
     logins: HashMap<String, LoginSession>,
     /// Consent sessions by subject, oldest first (by `handled_at`, ties in the order
     /// stored).
@@ -109,21 +109,23 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
-fn create_versioned<T: Versioned>(map: &mut HashMap<String, T>, record: &T) -> Result<()> {
+/// Flows and logout requests are boxed in their maps: the records are large and the maps
+/// grow one record per authorization request, so a slot stays small to move on rehash.
+fn create_versioned<T: Versioned>(map: &mut HashMap<String, Box<T>>, record: &T) -> Result<()> {
     if map.contains_key(record.id()) {
         return Err(Error::new(
             ErrorCode::Conflict,
             "The request already exists.",
         ));
     }
-    map.insert(record.id().to_owned(), record.clone());
+    map.insert(record.id().to_owned(), Box::new(record.clone()));
     Ok(())
 }
 
-fn update_versioned<T: Versioned>(map: &mut HashMap<String, T>, record: &T) -> bool {
+fn update_versioned<T: Versioned>(map: &mut HashMap<String, Box<T>>, record: &T) -> bool {
     match map.get_mut(record.id()) {
         Some(stored) if stored.version().checked_add(1) == Some(record.version()) => {
-            *stored = record.clone();
+            (**stored).clone_from(record);
             true
         }
         _ => false,
@@ -322,17 +324,17 @@ impl SessionStore for MemoryStore {
     }
 
     async fn get_flow(&self, id: &str) -> Result<Option<Flow>> {
-        Ok(read(&self.sessions).flows.get(id).cloned())
+        Ok(read(&self.sessions).flows.get(id).map(|f| (**f).clone()))
     }
 
     async fn update_flow(&self, flow: &Flow) -> Result<bool> {
         Ok(update_versioned(&mut write(&self.sessions).flows, flow))
     }
 
-    async fn put_login_session(&self, session: &LoginSession) -> Result<()> {
+    async fn put_login_session(&self, session: LoginSession) -> Result<()> {
         write(&self.sessions)
             .logins
-            .insert(session.sid.clone(), session.clone());
+            .insert(session.sid.clone(), session);
         Ok(())
     }
 
@@ -356,12 +358,14 @@ impl SessionStore for MemoryStore {
         })
     }
 
-    async fn put_consent(&self, consent: &ConsentSession) -> Result<()> {
+    async fn put_consent(&self, consent: ConsentSession) -> Result<()> {
         let mut s = write(&self.sessions);
         let list = s.consents.entry(consent.subject.clone()).or_default();
         list.retain(|c| c.id != consent.id);
+        // Most subjects give few consents: grow one at a time, not by four.
+        list.reserve_exact(1);
         let at = list.partition_point(|c| c.handled_at <= consent.handled_at);
-        list.insert(at, consent.clone());
+        list.insert(at, consent);
         Ok(())
     }
 
@@ -397,7 +401,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn get_logout(&self, id: &str) -> Result<Option<LogoutFlow>> {
-        Ok(read(&self.sessions).logouts.get(id).cloned())
+        Ok(read(&self.sessions).logouts.get(id).map(|l| (**l).clone()))
     }
 
     async fn update_logout(&self, logout: &LogoutFlow) -> Result<bool> {

@@ -198,7 +198,7 @@ pub trait SessionStore: Send + Sync {
     async fn update_flow(&self, flow: &Flow) -> Result<bool>;
 
     /// Inserts or replaces a login session (by `sid`).
-    async fn put_login_session(&self, session: &LoginSession) -> Result<()>;
+    async fn put_login_session(&self, session: LoginSession) -> Result<()>;
     /// The login session with this `sid`.
     async fn get_login_session(&self, sid: &str) -> Result<Option<LoginSession>>;
     /// Deletes one login session by `sid`, or all of a subject's; the deleted sessions.
@@ -206,7 +206,7 @@ pub trait SessionStore: Send + Sync {
     async fn delete_login_sessions(&self, by: SessionSelector<'_>) -> Result<Vec<LoginSession>>;
 
     /// Stores a consent session, replacing the subject's consent with the same `id`.
-    async fn put_consent(&self, consent: &ConsentSession) -> Result<()>;
+    async fn put_consent(&self, consent: ConsentSession) -> Result<()>;
     /// A subject's consent sessions, newest first (by `handled_at`; of equal ones, the
     /// one stored last first).
     async fn consents(&self, subject: &str) -> Result<Vec<ConsentSession>>;

@@ -209,8 +209,8 @@ impl SessionStore for SledStore {
         update_versioned(&self.sessions.logouts, logout)
     }
 
-    async fn put_login_session(&self, session: &LoginSession) -> Result<()> {
-        let bytes = encode(session)?;
+    async fn put_login_session(&self, session: LoginSession) -> Result<()> {
+        let bytes = encode(&session)?;
         let sid = session.sid.as_bytes();
         self.sessions.login_tx(|logins, index| {
             if let Some(old) = logins.get(sid)? {
@@ -257,11 +257,11 @@ impl SessionStore for SledStore {
         Ok(deleted)
     }
 
-    async fn put_consent(&self, consent: &ConsentSession) -> Result<()> {
+    async fn put_consent(&self, consent: ConsentSession) -> Result<()> {
         let seq = self.db.generate_id().map_err(Error::internal)?;
         let key = consent_key(&consent.subject, consent.handled_at, seq);
         let id_key = compound(&consent.subject, &consent.id);
-        let bytes = encode(consent)?;
+        let bytes = encode(&consent)?;
         self.sessions.consent_tx(|consents, keys| {
             if let Some(old) = keys.get(&id_key)? {
                 consents.remove(old)?;

@@ -86,8 +86,7 @@ pub fn sign_access_token(
         scope: record.scope.as_str(),
         ext: &record.session.access_token_claims,
     };
-    let payload = serde_json::to_vec(&claims).map_err(crate::Error::internal)?;
-    signer.sign(alg, "at+jwt", &payload)
+    signer.sign(alg, "at+jwt", &claims_json(&claims)?)
 }
 
 /// What an ID token needs beyond the grant's session.
@@ -122,8 +121,14 @@ pub fn sign_id_token(
         c_hash: parts.code.map(half_hash),
         parts,
     };
-    let payload = serde_json::to_vec(&claims).map_err(crate::Error::internal)?;
-    signer.sign(alg, "JWT", &payload)
+    signer.sign(alg, "JWT", &claims_json(&claims)?)
+}
+
+/// A JWT's claims as JSON, in a buffer sized for typical claims (one allocation).
+fn claims_json(claims: &impl Serialize) -> Result<Vec<u8>> {
+    let mut json = Vec::with_capacity(512);
+    serde_json::to_writer(&mut json, claims).map_err(crate::Error::internal)?;
+    Ok(json)
 }
 
 /// The claims of an ID token, serialized straight from the session: the session's extra

@@ -101,10 +101,11 @@ impl OpaqueTokens {
             .then(|| signature.to_owned())
     }
 
-    /// A tag binding `data` to `label` under the current secret: for values the server
-    /// must recognise later without storing them (challenge and verifier suffixes).
-    pub fn tag(&self, label: &str, data: &str) -> String {
-        B64.encode(Self::mac(&self.macs[0], label, data))
+    /// Appends to `out` a tag binding `data` to `label` under the current secret: for
+    /// values the server must recognise later without storing them (challenge and
+    /// verifier suffixes).
+    pub fn tag(&self, label: &str, data: &str, out: &mut String) {
+        B64.encode_string(Self::mac(&self.macs[0], label, data), out);
     }
 
     /// Whether `tag` was made by [`tag`](Self::tag) under any secret, in constant time.

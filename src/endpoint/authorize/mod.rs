@@ -94,7 +94,11 @@ impl Provider {
 
     /// `<flow id>.<tag>`: a value only this server can make for that flow.
     pub(crate) fn tagged(&self, label: &str, flow_id: &str) -> String {
-        format!("{flow_id}.{}", self.opaque().tag(label, flow_id))
+        let mut value = String::with_capacity(flow_id.len() + 1 + 43);
+        value.push_str(flow_id);
+        value.push('.');
+        self.opaque().tag(label, flow_id, &mut value);
+        value
     }
 
     /// The flow a tagged value names, if the tag is genuine and the flow live.
@@ -195,7 +199,7 @@ impl Provider {
         let mut request_url = self.config().endpoint("/oauth2/auth");
         append_query(&mut request_url, params.pairs());
         let flow = Flow {
-            id: self.new_id(),
+            id: self.new_id().into(),
             version: 0,
             state: FlowState::LoginRequested,
             request: request.into(),
@@ -204,9 +208,10 @@ impl Provider {
             expires_at: now.saturating_add(self.config().flow_lifespan.whole_seconds()),
             session_id: session
                 .as_ref()
-                .map_or_else(|| self.new_id(), |s| s.sid.clone()),
+                .map_or_else(|| self.new_id(), |s| s.sid.clone())
+                .into(),
             login_skip: skip,
-            known_subject: session.as_ref().map(|s| s.subject.clone()),
+            known_subject: session.as_ref().map(|s| s.subject.as_str().into()),
             auth_time: session.as_ref().map(|s| s.authenticated_at),
             login: None,
             consent_challenge: None,
@@ -218,7 +223,7 @@ impl Provider {
         Ok(Authorization {
             outcome: AuthorizeOutcome::Login {
                 redirect_to: with_query(&self.config().urls.login, "login_challenge", &flow.id),
-                challenge: flow.id,
+                challenge: flow.id.to_string(),
             },
             set_cookie: None,
         })
@@ -260,7 +265,7 @@ impl Provider {
             now
         });
         if flow.known_subject.as_deref() != Some(login.subject.as_str()) {
-            next.session_id = self.new_id();
+            next.session_id = self.new_id().into();
         }
 
         // Consent: skipped by the client's registration, remembered, or asked.
@@ -302,7 +307,7 @@ impl Provider {
             }
             next.state = FlowState::ConsentRequested;
             next.consent_skip = remembered;
-            next.consent_challenge = Some(self.tagged(CONSENT_CHALLENGE, &flow.id));
+            next.consent_challenge = Some(self.tagged(CONSENT_CHALLENGE, &flow.id).into());
         }
         if !self.store().update_flow(&next).await? {
             return page(Error::invalid_request(
@@ -313,7 +318,11 @@ impl Provider {
         let mut out = if next.state == FlowState::Done {
             self.finish(&next, &client).await?
         } else {
-            let challenge = next.consent_challenge.clone().unwrap_or_default();
+            let challenge = next
+                .consent_challenge
+                .as_deref()
+                .unwrap_or_default()
+                .to_owned();
             Authorization {
                 outcome: AuthorizeOutcome::Consent {
                     redirect_to: with_query(
@@ -358,16 +367,18 @@ impl Provider {
         if !renew {
             return Ok(None);
         }
-        let session = LoginSession {
-            sid: next.session_id.clone(),
-            subject: login.subject.clone(),
-            authenticated_at: next.auth_time.unwrap_or(now),
-            expires_at: now.saturating_add(lifespan),
-            remember: login.remember || flow.login_skip,
-        };
-        self.store().put_login_session(&session).await?;
-        Ok(session.remember.then_some(SessionCookie {
-            value: session.sid,
+        let remember = login.remember || flow.login_skip;
+        self.store()
+            .put_login_session(LoginSession {
+                sid: next.session_id.to_string(),
+                subject: login.subject.clone(),
+                authenticated_at: next.auth_time.unwrap_or(now),
+                expires_at: now.saturating_add(lifespan),
+                remember,
+            })
+            .await?;
+        Ok(remember.then(|| SessionCookie {
+            value: next.session_id.to_string(),
             max_age: lifespan,
         }))
     }
@@ -421,11 +432,11 @@ impl Provider {
         let now = self.now().unix_timestamp();
         let request = &flow.request;
         self.store()
-            .put_consent(&ConsentSession {
-                id: flow.id.clone(),
+            .put_consent(ConsentSession {
+                id: flow.id.to_string(),
                 subject: login.subject.clone(),
                 client_id: client.client_id.clone(),
-                sid: flow.session_id.clone(),
+                sid: flow.session_id.to_string(),
                 granted_scope: scope.clone(),
                 granted_audience: consent.grant_access_token_audience.clone(),
                 claims: consent.session.clone(),
@@ -443,9 +454,9 @@ impl Provider {
             auth_time: flow.auth_time,
             acr: login.acr.clone(),
             amr: login.amr.clone(),
-            sid: Some(flow.session_id.clone()),
+            sid: Some(flow.session_id.to_string()),
             nonce: request.nonce.clone(),
-            consent_id: Some(flow.id.clone()),
+            consent_id: Some(flow.id.to_string()),
             access_token_claims: consent.session.access_token.clone(),
             id_token_claims: consent.session.id_token.clone(),
         });
@@ -454,7 +465,7 @@ impl Provider {
             true => Some(
                 self.mint_code(
                     client,
-                    flow.id.clone(),
+                    flow.id.to_string(),
                     AuthorizedGrant {
                         client_id: client.client_id.clone(),
                         redirect_uri: request
@@ -475,7 +486,7 @@ impl Provider {
                 let minted = Issue {
                     client,
                     grant: GrantKind::Implicit,
-                    grant_id: flow.id.clone(),
+                    grant_id: flow.id.to_string(),
                     scope: scope.clone(),
                     granted_scope: scope.clone(),
                     audience: consent.grant_access_token_audience.clone(),
