@@ -91,7 +91,7 @@ impl Provider {
 
     /// A fresh random identifier (128 bits, base64url).
     pub(crate) fn new_id(&self) -> String {
-        crate::random::token_string(self.entropy(), 16)
+        crate::random::token_string::<16>(self.entropy())
     }
 
     /// A fresh random UUID (version 4), as Hydra uses for client ids.

@@ -112,12 +112,12 @@ impl RngCore for EntropyRng<'_> {
 
 impl CryptoRng for EntropyRng<'_> {}
 
-/// `n` random bytes, base64url without padding.
-pub(crate) fn token_string(entropy: &dyn Entropy, n: usize) -> String {
+/// `N` random bytes, base64url without padding.
+pub(crate) fn token_string<const N: usize>(entropy: &dyn Entropy) -> String {
     use base64::Engine as _;
-    let mut buf = vec![0u8; n];
+    let mut buf = [0u8; N];
     entropy.fill(&mut buf);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&buf)
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ impl Issue<'_> {
                 )
             }
             AccessTokenStrategy::Jwt => {
-                let jti = crate::random::token_string(provider.entropy(), 16);
+                let jti = crate::random::token_string::<16>(provider.entropy());
                 let mut record = self.record(provider, TokenKind::AccessToken, String::new(), now);
                 let token = jwt::sign_access_token(
                     provider.signer(),

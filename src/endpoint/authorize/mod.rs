@@ -59,36 +59,27 @@ impl Provider {
         params: &Params,
         session_cookie: Option<&str>,
     ) -> Result<Authorization> {
-        let verifier = |name| params.get(name).map(|v| v.map(str::to_owned));
-        match (verifier("login_verifier"), verifier("consent_verifier")) {
+        match (params.get("login_verifier"), params.get("consent_verifier")) {
             (Err(e), _) | (_, Err(e)) => page(e),
-            (Ok(Some(v)), _) => self.after_login(&v).await,
-            (_, Ok(Some(v))) => self.after_consent(&v).await,
+            (Ok(Some(v)), _) => self.after_login(v).await,
+            (_, Ok(Some(v))) => self.after_consent(v).await,
             _ => self.start(params, session_cookie).await,
         }
     }
 
     /// An error for the client, in its response mode, with `state` and `iss`.
-    fn redirect_error(&self, target: &ErrorTarget, e: Error) -> Authorization {
+    fn redirect_error(&self, target: ErrorTarget<'_>, e: Error) -> Authorization {
         let mut params = vec![
             ("error", e.code().as_str()),
             ("error_description", e.description()),
         ];
-        if let Some(state) = &target.state {
+        if let Some(state) = target.state {
             params.push(("state", state));
         }
         params.push(("iss", &self.config().issuer));
         Authorization {
-            outcome: response::respond(&target.redirect_uri, target.mode, &params),
+            outcome: response::respond(target.redirect_uri, target.mode, &params),
             set_cookie: None,
-        }
-    }
-
-    fn flow_target(flow: &Flow) -> ErrorTarget {
-        ErrorTarget {
-            redirect_uri: flow.request.redirect_uri.clone(),
-            mode: flow.request.response_mode,
-            state: flow.request.state.clone(),
         }
     }
 
@@ -144,7 +135,7 @@ impl Provider {
             Ok(r) => r,
             Err(e) => return page(e),
         };
-        let target = error_target(params, redirect_uri.clone());
+        let target = error_target(params, redirect_uri);
         let mut request = match request::validate(
             params,
             &client,
@@ -153,7 +144,7 @@ impl Provider {
             &self.config().pkce,
         ) {
             Ok(r) => r,
-            Err(e) => return Ok(self.redirect_error(&target, e)),
+            Err(e) => return Ok(self.redirect_error(target, e)),
         };
         let hint_subject = match params.get("id_token_hint") {
             Ok(Some(hint)) => match jwt::verify_own(self.signer(), &self.config().issuer, hint) {
@@ -165,10 +156,10 @@ impl Provider {
                     request.oidc_context.id_token_hint_claims = Some(claims);
                     sub
                 }
-                Err(e) => return Ok(self.redirect_error(&target, e)),
+                Err(e) => return Ok(self.redirect_error(target, e)),
             },
             Ok(None) => None,
-            Err(e) => return Ok(self.redirect_error(&target, e)),
+            Err(e) => return Ok(self.redirect_error(target, e)),
         };
 
         let now = self.now().unix_timestamp();
@@ -188,7 +179,7 @@ impl Provider {
         let reauthenticate = request.prompt.login || request.prompt.select_account || too_old;
         if request.prompt.none && (session.is_none() || reauthenticate) {
             return Ok(self.redirect_error(
-                &target,
+                target,
                 Error::new(
                     ErrorCode::LoginRequired,
                     "The user must log in, but prompt=none forbids it.",
@@ -240,7 +231,7 @@ impl Provider {
                 "The login verifier has already been used.",
             ));
         }
-        let target = Self::flow_target(&flow);
+        let target = ErrorTarget::of(&flow.request);
         let mut next = flow.clone();
         next.version += 1;
         if let Some(rejection) = &flow.rejection {
@@ -248,7 +239,7 @@ impl Provider {
             return self
                 .advance(
                     &next,
-                    self.redirect_error(&target, rejection_error(rejection)),
+                    self.redirect_error(target, rejection_error(rejection)),
                 )
                 .await;
         }
@@ -303,7 +294,7 @@ impl Provider {
                     ErrorCode::ConsentRequired,
                     "The user must consent, but prompt=none forbids it.",
                 );
-                return self.advance(&next, self.redirect_error(&target, e)).await;
+                return self.advance(&next, self.redirect_error(target, e)).await;
             }
             next.state = FlowState::ConsentRequested;
             next.consent_skip = remembered;
@@ -398,11 +389,11 @@ impl Provider {
         next.version += 1;
         next.state = FlowState::Done;
         if let Some(rejection) = &flow.rejection {
-            let target = Self::flow_target(&flow);
+            let target = ErrorTarget::of(&flow.request);
             return self
                 .advance(
                     &next,
-                    self.redirect_error(&target, rejection_error(rejection)),
+                    self.redirect_error(target, rejection_error(rejection)),
                 )
                 .await;
         }
@@ -424,10 +415,10 @@ impl Provider {
                 "a finished flow lacks its login or consent",
             ));
         };
-        let target = Self::flow_target(flow);
+        let target = ErrorTarget::of(&flow.request);
         let scope = match Scope::from_tokens(&consent.grant_scope) {
             Ok(s) => s,
-            Err(e) => return Ok(self.redirect_error(&target, e)),
+            Err(e) => return Ok(self.redirect_error(target, e)),
         };
         let now = self.now().unix_timestamp();
         let request = &flow.request;

@@ -10,16 +10,30 @@ use crate::model::{
 
 /// Where errors go once the client and redirect URI are known: to the client, in this
 /// mode, with this state.
-#[derive(Debug, Clone)]
-pub(crate) struct ErrorTarget {
-    pub redirect_uri: String,
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ErrorTarget<'a> {
+    pub redirect_uri: &'a str,
     pub mode: ResponseMode,
-    pub state: Option<String>,
+    pub state: Option<&'a str>,
+}
+
+impl<'a> ErrorTarget<'a> {
+    /// Where errors of a validated request go.
+    pub fn of(request: &'a AuthorizationRequest) -> Self {
+        Self {
+            redirect_uri: &request.redirect_uri,
+            mode: request.response_mode,
+            state: request.state.as_deref(),
+        }
+    }
 }
 
 /// The redirect URI the response goes to: the one given, if registered (loopback IPs on
 /// any port), or the client's only one. `None`: show an error page.
-pub(crate) fn resolve_redirect_uri(client: &Client, given: Option<&str>) -> Result<(String, bool)> {
+pub(crate) fn resolve_redirect_uri<'a>(
+    client: &'a Client,
+    given: Option<&'a str>,
+) -> Result<(&'a str, bool)> {
     match given {
         Some(uri)
             if client
@@ -27,13 +41,13 @@ pub(crate) fn resolve_redirect_uri(client: &Client, given: Option<&str>) -> Resu
                 .iter()
                 .any(|r| redirect_matches(r, uri)) =>
         {
-            Ok((uri.to_owned(), true))
+            Ok((uri, true))
         }
         Some(_) => Err(Error::invalid_request(
             "The redirect_uri is not registered for this client.",
         )),
         None => match client.redirect_uris.as_slice() {
-            [only] => Ok((only.clone(), false)),
+            [only] => Ok((only, false)),
             [] => Err(Error::invalid_request(
                 "The client has no registered redirect URI.",
             )),
@@ -71,7 +85,7 @@ fn redirect_matches(registered: &str, given: &str) -> bool {
 }
 
 /// Where errors of this request go, from what can be read of it before validation.
-pub(crate) fn error_target(params: &Params, redirect_uri: String) -> ErrorTarget {
+pub(crate) fn error_target<'a>(params: &'a Params, redirect_uri: &'a str) -> ErrorTarget<'a> {
     let rt = params
         .get("response_type")
         .ok()
@@ -87,7 +101,7 @@ pub(crate) fn error_target(params: &Params, redirect_uri: String) -> ErrorTarget
             Some(rt) if rt.is_front_channel() => ResponseMode::Fragment,
             _ => ResponseMode::Query,
         });
-    let state = params.get("state").ok().flatten().map(str::to_owned);
+    let state = params.get("state").ok().flatten();
     ErrorTarget {
         redirect_uri,
         mode,
@@ -111,7 +125,7 @@ fn split(params: &Params, name: &str) -> Result<Vec<String>> {
 pub(crate) fn validate(
     params: &Params,
     client: &Client,
-    redirect_uri: String,
+    redirect_uri: &str,
     redirect_uri_given: bool,
     pkce_policy: &crate::config::PkcePolicy,
 ) -> Result<AuthorizationRequest> {
@@ -224,7 +238,7 @@ pub(crate) fn validate(
         .transpose()?;
     Ok(AuthorizationRequest {
         client_id: client.client_id.clone(),
-        redirect_uri,
+        redirect_uri: redirect_uri.to_owned(),
         redirect_uri_given,
         response_type,
         response_mode,
