@@ -1,20 +1,51 @@
 //! Building URLs with form-encoded parameters: the redirects to the client, to the login,
 //! consent and logout apps, and the request URLs kept with flows.
 //!
-//! Values are percent-encoded with the `application/x-www-form-urlencoded` set (WHATWG
-//! URL §5.2): ASCII alphanumerics and `*-._` stay as they are, everything else is
-//! encoded, a space as `%20` (which every form decoder reads as a space, and a plain
-//! percent-decoder too, unlike `+`). Random tokens and ids need no encoding at all, so
-//! most values are copied in one piece.
+//! Values are percent-encoded as `application/x-www-form-urlencoded` (WHATWG URL §5.2):
+//! ASCII alphanumerics and `*-._` stay as they are, every other byte becomes `%XX`, a
+//! space `%20` (which every form decoder reads as a space, and a plain percent-decoder
+//! too, unlike `+`).
+//!
+//! The encoder is written out here rather than taken from `percent-encoding`, whose
+//! chunk iterator costs about 2 ns a byte: an authorization flow encodes a kilobyte of
+//! URLs, most of it ids and tokens that need no encoding at all. It is checked against
+//! `form_urlencoded` by a property test.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+/// Whether a byte stays as it is.
+const KEEP: [bool; 256] = {
+    let mut keep = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        keep[b] =
+            matches!(b as u8, b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' | b'*' | b'-' | b'.' | b'_');
+        b += 1;
+    }
+    keep
+};
 
-/// The bytes `application/x-www-form-urlencoded` encodes.
-const FORM: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'*')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_');
+/// Appends `value` to `out`, encoded.
+fn push_encoded(out: &mut String, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = value.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if KEEP[usize::from(b)] {
+            continue;
+        }
+        // A non-empty `run..i` holds kept (ASCII) bytes only, so both its ends are char
+        // boundaries; an empty one may sit inside a character.
+        if run < i {
+            out.push_str(&value[run..i]);
+        }
+        out.push('%');
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+        run = i + 1;
+    }
+    if run < bytes.len() {
+        out.push_str(&value[run..]);
+    }
+}
 
 /// Appends `name=value&…` to `out`, encoded, with no leading separator.
 pub(crate) fn encode_pairs<'a, I>(out: &mut String, pairs: I)
@@ -29,9 +60,9 @@ where
         if i > 0 {
             out.push('&');
         }
-        out.extend(utf8_percent_encode(name, FORM));
+        push_encoded(out, name);
         out.push('=');
-        out.extend(utf8_percent_encode(value, FORM));
+        push_encoded(out, value);
     }
 }
 
@@ -92,6 +123,15 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn encodes_as_form_urlencoded_does(value in any::<String>()) {
+            let mut ours = String::new();
+            push_encoded(&mut ours, &value);
+            let theirs: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            // The crate writes a space as `+`; a `+` in the input comes out as `%2B`.
+            prop_assert_eq!(ours, theirs.replace('+', "%20"));
+        }
+
         #[test]
         fn form_decoders_read_back_the_pairs(
             pairs in proptest::collection::vec((any::<String>(), any::<String>()), 0..6)
