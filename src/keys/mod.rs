@@ -12,6 +12,7 @@ use crate::error::Result;
 #[cfg(feature = "aws-lc")]
 mod aws_lc;
 mod backend;
+mod key_set;
 mod keyring;
 #[cfg(feature = "rust-crypto")]
 mod rust_crypto;
