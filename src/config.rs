@@ -178,7 +178,11 @@ impl Config {
 
     /// A URL of this provider: the issuer joined with `path` (e.g. `/oauth2/auth`).
     pub fn endpoint(&self, path: &str) -> String {
-        format!("{}{path}", self.issuer.trim_end_matches('/'))
+        let issuer = self.issuer.trim_end_matches('/');
+        let mut url = String::with_capacity(issuer.len() + path.len());
+        url.push_str(issuer);
+        url.push_str(path);
+        url
     }
 
     /// The access-token lifespan for `client` under `grant`.

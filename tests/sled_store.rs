@@ -19,8 +19,8 @@ fn token(signature: &str, kind: TokenKind, grant_id: &str, client_id: &str) -> T
         signature: signature.to_owned(),
         kind,
         status: TokenStatus::Active,
-        grant_id: grant_id.to_owned(),
-        client_id: client_id.to_owned(),
+        grant_id: grant_id.into(),
+        client_id: client_id.into(),
         scope: Scope::parse("offline_access read").unwrap(),
         granted_scope: Scope::parse("offline_access read").unwrap(),
         audience: vec![],
@@ -318,7 +318,7 @@ async fn a_record_written_into_a_revoked_grant_is_revoked() {
         );
     }
     let gone = Rotated::AlreadyUsed {
-        grant_id: "g".to_owned(),
+        grant_id: "g".into(),
     };
     let next = token("rt-next", TokenKind::RefreshToken, "g2", "app");
     assert_eq!(
@@ -329,7 +329,7 @@ async fn a_record_written_into_a_revoked_grant_is_revoked() {
     assert_eq!(
         store.consume_code("code-raced").await.unwrap(),
         Consumed::AlreadyUsed {
-            grant_id: "g".to_owned()
+            grant_id: "g".into()
         }
     );
     assert!(store.revoke_token("at-raced").await.unwrap());

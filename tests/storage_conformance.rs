@@ -29,8 +29,8 @@ fn token(signature: &str, kind: TokenKind, grant_id: &str, client_id: &str) -> T
         signature: signature.to_owned(),
         kind,
         status: TokenStatus::Active,
-        grant_id: grant_id.to_owned(),
-        client_id: client_id.to_owned(),
+        grant_id: grant_id.into(),
+        client_id: client_id.into(),
         scope: Scope::parse("openid offline").unwrap(),
         granted_scope: Scope::parse("openid offline").unwrap(),
         audience: vec!["https://api.example.com".to_owned()],
@@ -398,7 +398,7 @@ async fn consume_code_once<S: Storage + Clone>(store: S) {
     assert_eq!(
         store.consume_code("code-1").await.unwrap(),
         Consumed::AlreadyUsed {
-            grant_id: "g1".to_owned()
+            grant_id: "g1".into()
         }
     );
     assert_eq!(
@@ -424,7 +424,7 @@ async fn consume_code_once<S: Storage + Clone>(store: S) {
     assert_eq!(
         store.consume_code("code-2").await.unwrap(),
         Consumed::AlreadyUsed {
-            grant_id: "g2".to_owned()
+            grant_id: "g2".into()
         },
         "a revoked code cannot be redeemed"
     );
@@ -456,7 +456,7 @@ async fn concurrent_code_redemption<S: Storage + Clone>(store: S) {
                 redeemed += 1;
             }
             Consumed::AlreadyUsed { grant_id } => {
-                assert_eq!(grant_id, "g1");
+                assert_eq!(&*grant_id, "g1");
                 already_used += 1;
             }
             Consumed::NotFound => panic!("the code exists"),
@@ -499,7 +499,7 @@ async fn concurrent_refresh_rotation<S: Storage + Clone>(store: S) {
                 winners.push(i);
             }
             Rotated::AlreadyUsed { grant_id } => {
-                assert_eq!(grant_id, "g1");
+                assert_eq!(&*grant_id, "g1");
                 losers.push(i);
             }
             Rotated::NotFound => panic!("the refresh token exists"),
@@ -610,7 +610,7 @@ async fn rotate_refresh_outcomes<S: Storage + Clone>(store: S) {
             .await
             .unwrap(),
         Rotated::AlreadyUsed {
-            grant_id: "g1".to_owned()
+            grant_id: "g1".into()
         },
         "a replayed refresh token is detected"
     );
@@ -676,7 +676,7 @@ async fn revoke_grant_family<S: Storage + Clone>(store: S) {
             .await
             .unwrap(),
         Rotated::AlreadyUsed {
-            grant_id: "g1".to_owned()
+            grant_id: "g1".into()
         },
         "a refresh token of a revoked grant cannot be rotated"
     );
@@ -1356,7 +1356,7 @@ async fn sled_state_survives_reopen() {
     assert_eq!(
         store.consume_code("code-2").await.unwrap(),
         Consumed::AlreadyUsed {
-            grant_id: "g2".to_owned()
+            grant_id: "g2".into()
         },
         "a consumed code stays consumed"
     );

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::authorize::{CONSENT_CHALLENGE, CONSENT_VERIFIER, LOGIN_VERIFIER};
-use super::url_query::with_query;
+use super::url_query::append_query;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AcceptConsent, AcceptLogin, Flow, FlowState, OidcContext, Rejection, Scope};
 use crate::Provider;
@@ -103,7 +103,9 @@ fn handled(what: &str) -> Error {
 
 impl Provider {
     fn authorize_url_with(&self, name: &str, value: &str) -> String {
-        with_query(&self.config().endpoint("/oauth2/auth"), name, value)
+        let mut url = self.config().endpoint("/oauth2/auth");
+        append_query(&mut url, [(name, value)]);
+        url
     }
 
     fn login_redirect(&self, flow: &Flow) -> RedirectTo {

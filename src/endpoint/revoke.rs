@@ -144,7 +144,7 @@ impl Provider {
         if !live {
             return Ok(Revocation::Nothing);
         }
-        if record.client_id != client.client_id {
+        if *record.client_id != *client.client_id {
             tracing::warn!(
                 client_id = %client.client_id,
                 "a client tried to revoke a token issued to another client"

@@ -49,7 +49,7 @@ impl Provider {
             ));
         }
         check_pkce(&client, grant.pkce.as_ref(), &self.config().pkce)?;
-        self.mint_code(&client, self.new_id(), grant).await
+        self.mint_code(&client, self.new_id().into(), grant).await
     }
 
     /// Mints and stores a code for a grant family, once the caller has checked the client
@@ -57,7 +57,7 @@ impl Provider {
     pub(crate) async fn mint_code(
         &self,
         client: &Client,
-        grant_id: String,
+        grant_id: Arc<str>,
         grant: AuthorizedGrant,
     ) -> Result<String> {
         let code = self
@@ -69,7 +69,7 @@ impl Provider {
             kind: TokenKind::AuthorizationCode,
             status: TokenStatus::Active,
             grant_id,
-            client_id: client.client_id.clone(),
+            client_id: client.client_id.as_str().into(),
             granted_scope: grant.scope.clone(),
             scope: grant.scope,
             audience: grant.audience,
@@ -118,7 +118,7 @@ pub(crate) async fn exchange(
         )
         .await);
     }
-    if record.client_id != client.client_id {
+    if *record.client_id != *client.client_id {
         return Err(Error::invalid_grant(
             "The authorization code was issued to another client.",
         ));

@@ -19,7 +19,7 @@ pub mod refresh_token;
 pub(crate) struct Issue<'a> {
     pub client: &'a Client,
     pub grant: GrantKind,
-    pub grant_id: String,
+    pub grant_id: Arc<str>,
     pub scope: Scope,
     pub granted_scope: Scope,
     pub audience: Vec<String>,
@@ -43,6 +43,7 @@ impl Issue<'_> {
         provider: &Provider,
         kind: TokenKind,
         signature: String,
+        client_id: &Arc<str>,
         now: i64,
     ) -> TokenRecord {
         let config = provider.config();
@@ -56,7 +57,7 @@ impl Issue<'_> {
             kind,
             status: TokenStatus::Active,
             grant_id: self.grant_id.clone(),
-            client_id: self.client.client_id.clone(),
+            client_id: client_id.clone(),
             scope: self.scope.clone(),
             granted_scope: self.granted_scope.clone(),
             audience: self.audience.clone(),
@@ -71,6 +72,7 @@ impl Issue<'_> {
     pub fn mint(&self, provider: &Provider) -> Result<Minted> {
         let now = provider.now().unix_timestamp();
         let config = provider.config();
+        let client_id: Arc<str> = self.client.client_id.as_str().into();
         let (access_token, access_record) = match config.access_token_strategy(self.client) {
             AccessTokenStrategy::Opaque => {
                 let m = provider
@@ -78,12 +80,24 @@ impl Issue<'_> {
                     .mint(TokenKind::AccessToken, provider.entropy());
                 (
                     m.token,
-                    self.record(provider, TokenKind::AccessToken, m.signature, now),
+                    self.record(
+                        provider,
+                        TokenKind::AccessToken,
+                        m.signature,
+                        &client_id,
+                        now,
+                    ),
                 )
             }
             AccessTokenStrategy::Jwt => {
                 let jti = crate::random::token_string::<16>(provider.entropy());
-                let mut record = self.record(provider, TokenKind::AccessToken, String::new(), now);
+                let mut record = self.record(
+                    provider,
+                    TokenKind::AccessToken,
+                    String::new(),
+                    &client_id,
+                    now,
+                );
                 let token = jwt::sign_access_token(
                     provider.signer(),
                     config.access_token_alg,
@@ -102,7 +116,13 @@ impl Issue<'_> {
             let m = provider
                 .opaque()
                 .mint(TokenKind::RefreshToken, provider.entropy());
-            records.push(self.record(provider, TokenKind::RefreshToken, m.signature, now));
+            records.push(self.record(
+                provider,
+                TokenKind::RefreshToken,
+                m.signature,
+                &client_id,
+                now,
+            ));
             m.token
         });
         let id_token = match self.id_token {

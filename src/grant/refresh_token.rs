@@ -29,7 +29,7 @@ pub(crate) async fn refresh(
         .ok_or_else(invalid)?;
     let store = provider.store();
     let record = store.get_token(&signature).await?.ok_or_else(invalid)?;
-    if record.client_id != client.client_id {
+    if *record.client_id != *client.client_id {
         return Err(Error::invalid_grant(
             "The refresh token was issued to another client.",
         ));

@@ -127,10 +127,11 @@ pub struct TokenRecord {
     pub kind: TokenKind,
     /// Its life state.
     pub status: TokenStatus,
-    /// The grant family it belongs to (one authorization; revoked as a whole).
-    pub grant_id: String,
+    /// The grant family it belongs to (one authorization; revoked as a whole). Shared by
+    /// the records of one issue.
+    pub grant_id: Arc<str>,
     /// The client it was issued to.
-    pub client_id: String,
+    pub client_id: Arc<str>,
     /// The scope it carries (may be narrower than the grant's on refresh).
     pub scope: Scope,
     /// The scope the grant started with; a refresh never exceeds it.

@@ -277,11 +277,11 @@ impl TokenStore for MemoryStore {
         let mine: Vec<&TokenRecord> = t
             .by_signature
             .values()
-            .filter(|r| r.client_id == client_id)
+            .filter(|r| &*r.client_id == client_id)
             .map(|r| &**r)
             .collect();
         let count = mine.len() as u64;
-        let grants: HashSet<String> = mine.into_iter().map(|r| r.grant_id.clone()).collect();
+        let grants: HashSet<Arc<str>> = mine.into_iter().map(|r| r.grant_id.clone()).collect();
         for g in &grants {
             t.revoke_grant(g);
         }
@@ -300,8 +300,8 @@ impl TokenStore for MemoryStore {
         // last of them expires, or the grace after the first flush for a tokenless grant.
         let mut last_expiry: HashMap<&str, i64> = HashMap::default();
         for r in by_signature.values() {
-            if let Some(until) = revoked_grants.get(r.grant_id.as_str()) {
-                let last = last_expiry.entry(r.grant_id.as_str()).or_insert(*until);
+            if let Some(until) = revoked_grants.get(&*r.grant_id) {
+                let last = last_expiry.entry(&*r.grant_id).or_insert(*until);
                 *last = (*last).max(r.expires_at);
             }
         }

@@ -118,7 +118,7 @@ pub enum Consumed {
     /// The code was redeemed (or revoked) before: the grant it belonged to.
     AlreadyUsed {
         /// The grant to revoke.
-        grant_id: String,
+        grant_id: Arc<str>,
     },
     /// No such code.
     NotFound,
@@ -133,7 +133,7 @@ pub enum Rotated {
     /// The token was rotated or revoked before (a replay): the grant it belonged to.
     AlreadyUsed {
         /// The grant to revoke.
-        grant_id: String,
+        grant_id: Arc<str>,
     },
     /// No such refresh token.
     NotFound,

@@ -63,7 +63,7 @@ enum Transition {
     /// This call moved the record out of `Active`: the record as it was.
     Moved(TokenRecord),
     /// The record is not active (spent, revoked, or its grant revoked): its grant.
-    Inactive(String),
+    Inactive(Arc<str>),
     /// No record, or one of another kind.
     NotFound,
 }
@@ -92,7 +92,7 @@ fn decode_i64(bytes: &[u8]) -> Result<i64> {
 fn grants_of(records: &[TokenRecord]) -> impl Iterator<Item = &str> {
     records.iter().enumerate().filter_map(|(i, rec)| {
         let seen = records[..i].iter().any(|r| r.grant_id == rec.grant_id);
-        (!seen).then_some(rec.grant_id.as_str())
+        (!seen).then_some(&*rec.grant_id)
     })
 }
 

@@ -456,7 +456,7 @@ impl Provider {
             true => Some(
                 self.mint_code(
                     client,
-                    flow.id.to_string(),
+                    flow.id.clone(),
                     AuthorizedGrant {
                         client_id: client.client_id.clone(),
                         redirect_uri: request
@@ -477,7 +477,7 @@ impl Provider {
                 let minted = Issue {
                     client,
                     grant: GrantKind::Implicit,
-                    grant_id: flow.id.to_string(),
+                    grant_id: flow.id.clone(),
                     scope: scope.clone(),
                     granted_scope: scope.clone(),
                     audience: consent.grant_access_token_audience.clone(),

@@ -154,7 +154,7 @@ pub(crate) fn validate(
     if !client
         .response_types
         .iter()
-        .any(|r| *r == response_type.name())
+        .any(|r| ResponseType::parse(r) == Some(response_type))
     {
         return Err(Error::new(
             ErrorCode::UnauthorizedClient,
