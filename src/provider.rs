@@ -90,8 +90,8 @@ impl Provider {
     }
 
     /// A fresh random identifier (128 bits, base64url).
-    pub(crate) fn new_id(&self) -> String {
-        crate::random::token_string::<16>(self.entropy())
+    pub(crate) fn new_id<T: for<'a> From<&'a str>>(&self) -> T {
+        crate::random::token_string::<16, _>(self.entropy())
     }
 
     /// A fresh random UUID (version 4), as Hydra uses for client ids.

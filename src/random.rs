@@ -112,12 +112,17 @@ impl RngCore for EntropyRng<'_> {
 
 impl CryptoRng for EntropyRng<'_> {}
 
-/// `N` random bytes, base64url without padding.
-pub(crate) fn token_string<const N: usize>(entropy: &dyn Entropy) -> String {
+/// `N` (at most 48) random bytes, base64url without padding, as a `String` or an
+/// `Arc<str>` (encoded on the stack, so either costs one allocation).
+pub(crate) fn token_string<const N: usize, T: for<'a> From<&'a str>>(entropy: &dyn Entropy) -> T {
     use base64::Engine as _;
-    let mut buf = [0u8; N];
-    entropy.fill(&mut buf);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+    let mut random = [0u8; N];
+    entropy.fill(&mut random);
+    let mut encoded = [0u8; 64];
+    let len = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode_slice(random, &mut encoded)
+        .expect("48 bytes encode in 64");
+    T::from(std::str::from_utf8(&encoded[..len]).expect("base64 is ASCII"))
 }
 
 #[cfg(test)]

@@ -454,7 +454,7 @@ impl Provider {
                     "aud": client.client_id,
                     "iat": now,
                     "exp": now + LOGOUT_TOKEN_LIFESPAN,
-                    "jti": self.new_id(),
+                    "jti": self.new_id::<String>(),
                     "sub": subject,
                     "events": { BACKCHANNEL_EVENT: {} },
                 });

@@ -47,6 +47,12 @@ fn push_encoded(out: &mut String, value: &str) {
     }
 }
 
+/// The length of the pairs with their separators, before encoding: room enough unless
+/// a value needs encoding, which then grows the buffer once or twice.
+fn plain_len<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> usize {
+    pairs.map(|(k, v)| k.len() + v.len() + 2).sum()
+}
+
 /// Appends `name=value&…` to `out`, encoded, with no leading separator.
 pub(crate) fn encode_pairs<'a, I>(out: &mut String, pairs: I)
 where
@@ -54,8 +60,7 @@ where
     I::IntoIter: Clone,
 {
     let pairs = pairs.into_iter();
-    // Room for the pairs as they are; values to encode grow it once more at most.
-    out.reserve(pairs.clone().map(|(k, v)| k.len() + v.len() + 2).sum());
+    out.reserve(plain_len(pairs.clone()));
     for (i, (name, value)) in pairs.enumerate() {
         if i > 0 {
             out.push('&');
@@ -76,6 +81,7 @@ where
     if pairs.clone().next().is_none() {
         return;
     }
+    url.reserve(1 + plain_len(pairs.clone()));
     match url.find('?') {
         None => url.push('?'),
         Some(_) if url.ends_with(['?', '&']) => {}

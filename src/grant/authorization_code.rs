@@ -49,7 +49,7 @@ impl Provider {
             ));
         }
         check_pkce(&client, grant.pkce.as_ref(), &self.config().pkce)?;
-        self.mint_code(&client, self.new_id().into(), grant).await
+        self.mint_code(&client, self.new_id(), grant).await
     }
 
     /// Mints and stores a code for a grant family, once the caller has checked the client

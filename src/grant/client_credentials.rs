@@ -39,7 +39,7 @@ pub(crate) async fn issue(
     let minted = Issue {
         client,
         grant: GrantKind::ClientCredentials,
-        grant_id: provider.new_id().into(),
+        grant_id: provider.new_id(),
         granted_scope: scope.clone(),
         scope,
         audience,

@@ -90,7 +90,7 @@ impl Issue<'_> {
                 )
             }
             AccessTokenStrategy::Jwt => {
-                let jti = crate::random::token_string::<16>(provider.entropy());
+                let jti = crate::random::token_string::<16, String>(provider.entropy());
                 let mut record = self.record(
                     provider,
                     TokenKind::AccessToken,

@@ -153,7 +153,7 @@ fn pbkdf2_sha256(secret: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
 
 /// A fresh 256-bit secret, base64url.
 pub fn generate(entropy: &dyn Entropy) -> String {
-    crate::random::token_string::<32>(entropy)
+    crate::random::token_string::<32, _>(entropy)
 }
 
 #[cfg(test)]

@@ -190,7 +190,7 @@ impl Provider {
         let mut request_url = self.config().endpoint("/oauth2/auth");
         append_query(&mut request_url, params.pairs());
         let flow = Flow {
-            id: self.new_id().into(),
+            id: self.new_id(),
             version: 0,
             state: FlowState::LoginRequested,
             request: request.into(),
@@ -199,8 +199,7 @@ impl Provider {
             expires_at: now.saturating_add(self.config().flow_lifespan.whole_seconds()),
             session_id: session
                 .as_ref()
-                .map_or_else(|| self.new_id(), |s| s.sid.clone())
-                .into(),
+                .map_or_else(|| self.new_id(), |s| s.sid.as_str().into()),
             login_skip: skip,
             known_subject: session.as_ref().map(|s| s.subject.as_str().into()),
             auth_time: session.as_ref().map(|s| s.authenticated_at),
@@ -256,7 +255,7 @@ impl Provider {
             now
         });
         if flow.known_subject.as_deref() != Some(login.subject.as_str()) {
-            next.session_id = self.new_id().into();
+            next.session_id = self.new_id();
         }
 
         // Consent: skipped by the client's registration, remembered, or asked.
