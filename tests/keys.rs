@@ -10,6 +10,7 @@ use portcullis::model::KeyState;
 use portcullis::storage::{KeyStore, MemoryStore};
 use portcullis::ErrorCode;
 use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
 
 const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
@@ -128,6 +129,13 @@ async fn signs_verifiable_jws<B: Backend>() {
         };
         let forged = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
         assert!(verify(&jwks, &forged, alg).is_err());
+
+        // Signing with the digest: a verifiable token, and the SHA-256 of all of it.
+        let (jws, digest) = ring
+            .sign_digested(alg, "at+jwt", payload.as_bytes())
+            .unwrap();
+        assert_eq!(verify(&jwks, &jws, alg).unwrap().0, claims());
+        assert_eq!(digest, <[u8; 32]>::from(Sha256::digest(jws.as_bytes())));
     }
     // Unusual typ values are encoded on demand.
     let jws = ring.sign(Algorithm::ES256, "dpop+jwt", b"{}").unwrap();

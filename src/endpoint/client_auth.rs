@@ -117,11 +117,9 @@ fn parse_basic(header: &str) -> Result<(String, String)> {
         return Err(bad());
     }
     let decoded = STANDARD.decode(value.trim()).map_err(|_| bad())?;
-    let mut id = String::from_utf8(decoded).map_err(|_| bad())?;
-    let colon = id.find(':').ok_or_else(bad)?;
-    let secret = unescape(id[colon + 1..].to_owned());
-    id.truncate(colon);
-    let id = unescape(id);
+    let colon = memchr::memchr(b':', &decoded).ok_or_else(bad)?;
+    let id = unescape(&decoded[..colon]).ok_or_else(bad)?;
+    let secret = unescape(&decoded[colon + 1..]).ok_or_else(bad)?;
     if id.is_empty() {
         return Err(bad());
     }
@@ -129,14 +127,18 @@ fn parse_basic(header: &str) -> Result<(String, String)> {
 }
 
 /// Form-decodes one Basic credential (RFC 6749 §2.3.1); most need nothing decoded.
-fn unescape(s: String) -> String {
-    if !s.bytes().any(|b| matches!(b, b'%' | b'+' | b'&')) {
-        return s;
+/// `None` if it is not UTF-8.
+fn unescape(raw: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(raw).ok()?;
+    if memchr::memchr3(b'%', b'+', b'&', raw).is_none() {
+        return Some(text.to_owned());
     }
-    form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    Some(
+        form_urlencoded::parse(format!("x={text}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default(),
+    )
 }
 
 impl Provider {

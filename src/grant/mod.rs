@@ -98,14 +98,14 @@ impl Issue<'_> {
                     &client_id,
                     now,
                 );
-                let token = jwt::sign_access_token(
+                let (token, signature) = jwt::sign_access_token(
                     provider.signer(),
                     config.access_token_alg,
                     &config.issuer,
                     &jti,
                     &record,
                 )?;
-                record.signature = jwt::digest(&token);
+                record.signature = signature;
                 (token, record)
             }
         };

@@ -1,7 +1,7 @@
 //! The aws-lc-rs backend: the fast one.
 
+use aws_lc_rs::digest::{Digest, SHA256};
 use aws_lc_rs::encoding::AsDer as _;
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
     EcdsaKeyPair, KeyPair as _, RsaKeyPair, RsaPublicKeyComponents,
@@ -70,18 +70,18 @@ impl Sealed for AwsLc {
         })
     }
 
-    fn sign(key: &Self::Key, message: &[u8]) -> Result<Vec<u8>> {
+    fn sign_digest(key: &Self::Key, digest: &[u8; 32]) -> Result<Vec<u8>> {
         let failed = |_| Error::internal("aws-lc signing failed");
-        // aws-lc-rs ignores the generator argument; AWS-LC draws its own randomness.
-        let rng = SystemRandom::new();
+        // AWS-LC draws the signature's randomness (ECDSA nonce, RSA blinding) itself.
+        let digest = Digest::import_less_safe(digest, &SHA256).map_err(failed)?;
         match key {
             AwsLcKey::Rs256(key) => {
                 let mut signature = vec![0u8; key.public_modulus_len()];
-                key.sign(&RSA_PKCS1_SHA256, &rng, message, &mut signature)
+                key.sign_digest(&RSA_PKCS1_SHA256, &digest, &mut signature)
                     .map_err(failed)?;
                 Ok(signature)
             }
-            AwsLcKey::Es256(key) => Ok(key.sign(&rng, message).map_err(failed)?.as_ref().to_vec()),
+            AwsLcKey::Es256(key) => Ok(key.sign_digest(&digest).map_err(failed)?.as_ref().to_vec()),
         }
     }
 

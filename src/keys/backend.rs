@@ -36,9 +36,11 @@ pub(crate) mod private {
         /// Parses a PKCS#8 DER private key for `alg`; fails if it is a key of another kind.
         fn load(alg: Algorithm, pkcs8_der: &[u8]) -> Result<Self::Key>;
 
-        /// Signs `message` and returns the raw JWS signature: PKCS#1 v1.5 for RS256, the
-        /// 64-byte `r || s` for ES256.
-        fn sign(key: &Self::Key, message: &[u8]) -> Result<Vec<u8>>;
+        /// Signs the message whose SHA-256 digest is `digest` (both algorithms hash with
+        /// SHA-256; the keyring hashes the signing input itself, so the digest of the
+        /// whole token costs only its last segment more) and returns the raw JWS
+        /// signature: PKCS#1 v1.5 for RS256, the 64-byte `r || s` for ES256.
+        fn sign_digest(key: &Self::Key, digest: &[u8; 32]) -> Result<Vec<u8>>;
 
         /// The public half of `key`.
         fn public_key(key: &Self::Key) -> PublicKey;

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use p256::elliptic_curve::zeroize::Zeroizing;
 use serde::Serialize;
+use sha2::{Digest as _, Sha256};
 
 use super::backend::Backend;
 use super::Algorithm;
@@ -148,8 +149,9 @@ impl<B: Backend> LoadedKey<B> {
         }
     }
 
-    /// `base64url(header) . base64url(payload) . base64url(signature)`.
-    pub fn sign_compact(&self, typ: &str, payload: &[u8]) -> Result<String> {
+    /// `base64url(header) . base64url(payload) . base64url(signature)`, the signature
+    /// made over the SHA-256 of `header.payload` computed here.
+    pub fn sign_compact(&self, typ: &str, payload: &[u8]) -> Result<Signed> {
         let header = self.header(typ)?;
         let mut jws = String::with_capacity(
             header.len() + 2 + encoded_len(payload.len()) + encoded_len(self.signature_len),
@@ -157,10 +159,34 @@ impl<B: Backend> LoadedKey<B> {
         jws.push_str(&header);
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
-        let signature = B::sign(&self.key, jws.as_bytes())?;
+        let mut hasher = Sha256::new();
+        hasher.update(jws.as_bytes());
+        let signature = B::sign_digest(&self.key, &hasher.clone().finalize().into())?;
+        let signed_len = jws.len();
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut jws);
-        Ok(jws)
+        Ok(Signed {
+            jws,
+            signed_len,
+            hasher,
+        })
+    }
+}
+
+/// A signed JWS, with the SHA-256 state over its signing input.
+pub(super) struct Signed {
+    pub jws: String,
+    /// The length of the signing input (`header.payload`).
+    signed_len: usize,
+    /// SHA-256 having absorbed the signing input.
+    hasher: Sha256,
+}
+
+impl Signed {
+    /// The JWS and the SHA-256 of all of it, hashing only what follows the signing input.
+    pub fn digest(mut self) -> (String, [u8; 32]) {
+        self.hasher.update(&self.jws.as_bytes()[self.signed_len..]);
+        (self.jws, self.hasher.finalize().into())
     }
 }
 

@@ -280,6 +280,14 @@ impl<B: Backend> Keyring<B> {
         }
     }
 
+    /// The key that signs for `alg` now.
+    fn signing_key(&self, alg: Algorithm) -> Result<Arc<LoadedKey<B>>> {
+        self.snapshot()
+            .signer(alg)
+            .cloned()
+            .ok_or_else(|| Error::internal(format_args!("no current {} signing key", alg.as_str())))
+    }
+
     fn snapshot(&self) -> Arc<KeySet<B>> {
         Arc::clone(&self.set.read().unwrap_or_else(PoisonError::into_inner))
     }
@@ -361,11 +369,16 @@ impl<B: Backend> Keyring<B> {
 
 impl<B: Backend> KeySigner for Keyring<B> {
     fn sign(&self, alg: Algorithm, typ: &str, payload: &[u8]) -> Result<String> {
-        let set = self.snapshot();
-        let key = set.signer(alg).ok_or_else(|| {
-            Error::internal(format_args!("no current {} signing key", alg.as_str()))
-        })?;
-        key.sign_compact(typ, payload)
+        Ok(self.signing_key(alg)?.sign_compact(typ, payload)?.jws)
+    }
+
+    fn sign_digested(
+        &self,
+        alg: Algorithm,
+        typ: &str,
+        payload: &[u8],
+    ) -> Result<(String, [u8; 32])> {
+        Ok(self.signing_key(alg)?.sign_compact(typ, payload)?.digest())
     }
 
     fn current_kid(&self, alg: Algorithm) -> Option<String> {

@@ -63,6 +63,21 @@ pub trait KeySigner: Send + Sync + 'static {
     /// compact serialization. The protected header is `{"alg","kid","typ"}`.
     fn sign(&self, alg: Algorithm, typ: &str, payload: &[u8]) -> Result<String>;
 
+    /// Like [`sign`](Self::sign), and also returns the SHA-256 digest of the whole compact
+    /// serialization: the key a JWT access token is recorded under. The default hashes
+    /// the token; the keyring reuses the hash of the signing input it signs.
+    fn sign_digested(
+        &self,
+        alg: Algorithm,
+        typ: &str,
+        payload: &[u8],
+    ) -> Result<(String, [u8; 32])> {
+        use sha2::Digest as _;
+        let jws = self.sign(alg, typ, payload)?;
+        let digest = sha2::Sha256::digest(jws.as_bytes()).into();
+        Ok((jws, digest))
+    }
+
     /// The `kid` of the key that signs for `alg` now, if there is one.
     fn current_kid(&self, alg: Algorithm) -> Option<String>;
 

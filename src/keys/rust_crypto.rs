@@ -1,6 +1,6 @@
 //! The pure-Rust backend: `rsa` and `p256` from RustCrypto.
 
-use p256::ecdsa::signature::{RandomizedSigner as _, SignatureEncoding as _, Signer as _};
+use p256::ecdsa::signature::hazmat::PrehashSigner as _;
 use p256::elliptic_curve::zeroize::Zeroizing;
 use p256::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 use rand_core::OsRng;
@@ -22,8 +22,8 @@ pub struct RustCrypto;
 /// A parsed RustCrypto key.
 #[doc(hidden)]
 pub enum RustCryptoKey {
-    /// RS256: the PKCS#1 v1.5 signing key (DigestInfo prefix computed once).
-    Rs256(Box<rsa::pkcs1v15::SigningKey<Sha256>>),
+    /// RS256.
+    Rs256(Box<rsa::RsaPrivateKey>),
     /// ES256.
     Es256(p256::ecdsa::SigningKey),
 }
@@ -46,24 +46,27 @@ impl Sealed for RustCrypto {
     fn load(alg: Algorithm, pkcs8_der: &[u8]) -> Result<Self::Key> {
         let rejected = |_| Error::invalid_request(reject_message(alg));
         Ok(match alg {
-            Algorithm::RS256 => RustCryptoKey::Rs256(Box::new(rsa::pkcs1v15::SigningKey::new(
+            Algorithm::RS256 => RustCryptoKey::Rs256(Box::new(
                 rsa::RsaPrivateKey::from_pkcs8_der(pkcs8_der).map_err(rejected)?,
-            ))),
+            )),
             Algorithm::ES256 => RustCryptoKey::Es256(
                 p256::ecdsa::SigningKey::from_pkcs8_der(pkcs8_der).map_err(rejected)?,
             ),
         })
     }
 
-    fn sign(key: &Self::Key, message: &[u8]) -> Result<Vec<u8>> {
-        let failed = |e| Error::internal(format_args!("signing failed: {e}"));
+    fn sign_digest(key: &Self::Key, digest: &[u8; 32]) -> Result<Vec<u8>> {
+        fn failed(e: impl std::fmt::Display) -> Error {
+            Error::internal(format_args!("signing failed: {e}"))
+        }
         match key {
-            RustCryptoKey::Rs256(key) => Ok(key
-                .try_sign_with_rng(&mut OsRng, message)
-                .map_err(failed)?
-                .to_vec()),
+            RustCryptoKey::Rs256(key) => {
+                // PKCS#1 v1.5 over the SHA-256 DigestInfo, blinded with the OS generator.
+                key.sign_with_rng(&mut OsRng, rsa::Pkcs1v15Sign::new::<Sha256>(), digest)
+                    .map_err(failed)
+            }
             RustCryptoKey::Es256(key) => {
-                let signature: p256::ecdsa::Signature = key.try_sign(message).map_err(failed)?;
+                let signature: p256::ecdsa::Signature = key.sign_prehash(digest).map_err(failed)?;
                 Ok(signature.to_vec())
             }
         }
@@ -71,13 +74,10 @@ impl Sealed for RustCrypto {
 
     fn public_key(key: &Self::Key) -> PublicKey {
         match key {
-            RustCryptoKey::Rs256(key) => {
-                let private: &rsa::RsaPrivateKey = key.as_ref().as_ref();
-                PublicKey::Rsa {
-                    n: private.n().to_bytes_be(),
-                    e: private.e().to_bytes_be(),
-                }
-            }
+            RustCryptoKey::Rs256(key) => PublicKey::Rsa {
+                n: key.n().to_bytes_be(),
+                e: key.e().to_bytes_be(),
+            },
             RustCryptoKey::Es256(key) => {
                 let point = key.verifying_key().to_encoded_point(false);
                 let mut x = [0u8; 32];

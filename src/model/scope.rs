@@ -21,13 +21,23 @@ impl Scope {
     /// spaces are dropped; a string that has neither is kept as it is.
     pub fn parse(s: &str) -> Result<Self> {
         let allowed = |b: u8| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b);
-        if !s.bytes().all(|b| b == b' ' || allowed(b)) {
-            return Err(Error::invalid_scope(
-                "The scope contains a character RFC 6749 §3.3 does not allow.",
-            ));
+        // One pass: check the characters, count the tokens, look for stray spaces.
+        let (mut count, mut single_spaced, mut after_space) = (0usize, true, true);
+        for b in s.bytes() {
+            if b == b' ' {
+                single_spaced &= !after_space;
+                after_space = true;
+            } else if allowed(b) {
+                count += usize::from(after_space);
+                after_space = false;
+            } else {
+                return Err(Error::invalid_scope(
+                    "The scope contains a character RFC 6749 §3.3 does not allow.",
+                ));
+            }
         }
+        single_spaced &= s.is_empty() || !after_space;
         let tokens = || s.split(' ').filter(|t| !t.is_empty());
-        let count = tokens().count();
         // Quadratic for the few tokens of real requests; a set for hostile lists.
         let repeats = if count <= 16 {
             tokens()
@@ -37,7 +47,6 @@ impl Scope {
             let mut seen = HashSet::with_capacity(count);
             !tokens().all(|t| seen.insert(t))
         };
-        let single_spaced = s.len() == tokens().map(str::len).sum::<usize>() + count.max(1) - 1;
         if !repeats && single_spaced {
             return Ok(Self(s.into()));
         }

@@ -2,6 +2,7 @@
 //! their state on restart.
 
 use std::collections::{BTreeMap, HashSet};
+use std::hash::BuildHasher as _;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
@@ -50,16 +51,63 @@ struct Sessions {
 /// deletion, an admin call) and flushing scan the records.
 #[derive(Debug, Default)]
 struct Tokens {
-    by_signature: HashMap<String, Arc<TokenRecord>>,
+    by_signature: Records,
     /// Revoked grants, and until when the marker is needed (unix seconds;
     /// [`MARKER_UNTIL_FIRST_FLUSH`] until a flush has looked at the grant's tokens).
     revoked_grants: HashMap<String, i64>,
 }
 
+/// Token records keyed by their own signature: a slot is one pointer, and inserting
+/// copies no key.
+#[derive(Debug, Default)]
+struct Records {
+    table: hashbrown::HashTable<Arc<TokenRecord>>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Records {
+    fn insert(&mut self, record: TokenRecord) {
+        let Self { table, hasher } = self;
+        let hash = hasher.hash_one(&*record.signature);
+        let entry = table.entry(
+            hash,
+            |r| r.signature == record.signature,
+            |r| hasher.hash_one(&*r.signature),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = Arc::new(record),
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(Arc::new(record));
+            }
+        }
+    }
+
+    fn get(&self, signature: &str) -> Option<&Arc<TokenRecord>> {
+        let hash = self.hasher.hash_one(signature);
+        self.table.find(hash, |r| *r.signature == *signature)
+    }
+
+    fn get_mut(&mut self, signature: &str) -> Option<&mut Arc<TokenRecord>> {
+        let hash = self.hasher.hash_one(signature);
+        self.table.find_mut(hash, |r| *r.signature == *signature)
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Arc<TokenRecord>> {
+        self.table.iter()
+    }
+
+    fn retain(&mut self, keep: impl FnMut(&mut Arc<TokenRecord>) -> bool) {
+        self.table.retain(keep);
+    }
+}
+
 impl Tokens {
     fn insert(&mut self, record: TokenRecord) {
-        self.by_signature
-            .insert(record.signature.clone(), Arc::new(record));
+        self.by_signature.insert(record);
     }
 
     fn check_grants_open(&self, tokens: &[TokenRecord]) -> Result<()> {
@@ -295,7 +343,7 @@ impl TokenStore for MemoryStore {
             revoked_grants,
         } = &mut *t;
         let count = by_signature.len();
-        by_signature.retain(|_, r| r.expires_at >= before);
+        by_signature.retain(|r| r.expires_at >= before);
         // A marker lasts while its grant's tokens could still be presented: until the
         // last of them expires, or the grace after the first flush for a tokenless grant.
         let mut last_expiry: HashMap<&str, i64> = HashMap::default();

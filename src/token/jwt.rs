@@ -36,7 +36,12 @@ pub const PROTECTED_ID_TOKEN_CLAIMS: &[&str] = &[
 
 /// The lookup key of a JWT: base64url(SHA-256(token)).
 pub fn digest(token: &str) -> String {
-    B64.encode(Sha256::digest(token.as_bytes()))
+    lookup_key(&Sha256::digest(token.as_bytes()).into())
+}
+
+/// The lookup key of a JWT from the SHA-256 of the whole token.
+pub fn lookup_key(digest: &[u8; 32]) -> String {
+    B64.encode(digest)
 }
 
 /// Whether a token has the shape of a JWS compact serialization.
@@ -66,14 +71,15 @@ struct AccessTokenClaims<'a> {
     ext: &'a Map<String, Value>,
 }
 
-/// Signs the RFC 9068 access token for `record` (`typ: at+jwt`).
+/// Signs the RFC 9068 access token for `record` (`typ: at+jwt`); returns it with its
+/// lookup key ([`digest`]).
 pub fn sign_access_token(
     signer: &dyn KeySigner,
     alg: Algorithm,
     issuer: &str,
     jti: &str,
     record: &TokenRecord,
-) -> Result<String> {
+) -> Result<(String, String)> {
     let claims = AccessTokenClaims {
         iss: issuer,
         sub: &record.session.subject,
@@ -86,7 +92,8 @@ pub fn sign_access_token(
         scope: record.scope.as_str(),
         ext: &record.session.access_token_claims,
     };
-    signer.sign(alg, "at+jwt", &claims_json(&claims)?)
+    let (token, digest) = signer.sign_digested(alg, "at+jwt", &claims_json(&claims)?)?;
+    Ok((token, lookup_key(&digest)))
 }
 
 /// What an ID token needs beyond the grant's session.
