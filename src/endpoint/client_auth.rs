@@ -116,8 +116,19 @@ fn parse_basic(header: &str) -> Result<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(bad());
     }
-    let decoded = STANDARD.decode(value.trim()).map_err(|_| bad())?;
-    let colon = memchr::memchr(b':', &decoded).ok_or_else(bad)?;
+    // Decoded on the stack: real credentials are far shorter than the buffer.
+    let mut buf = [0u8; 512];
+    let value = value.trim();
+    let heap;
+    let decoded: &[u8] = match STANDARD.decode_slice(value, &mut buf) {
+        Ok(len) => &buf[..len],
+        Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+            heap = STANDARD.decode(value).map_err(|_| bad())?;
+            &heap
+        }
+        Err(_) => return Err(bad()),
+    };
+    let colon = memchr::memchr(b':', decoded).ok_or_else(bad)?;
     let id = unescape(&decoded[..colon]).ok_or_else(bad)?;
     let secret = unescape(&decoded[colon + 1..]).ok_or_else(bad)?;
     if id.is_empty() {
@@ -190,6 +201,22 @@ mod tests {
                 client_secret: "s:cret".into()
             }
         );
+    }
+
+    #[test]
+    fn long_basic_credentials_decode() {
+        let (id, secret) = ("i".repeat(300), "s".repeat(700));
+        let c = ClientCredentials::parse(&Params::default(), Some(&basic(&id, &secret))).unwrap();
+        assert_eq!(
+            c,
+            ClientCredentials::Basic {
+                client_id: id,
+                client_secret: secret
+            }
+        );
+        let garbage = format!("Basic {}!", "A".repeat(1000));
+        let e = ClientCredentials::parse(&Params::default(), Some(&garbage)).unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::InvalidClient);
     }
 
     #[test]
