@@ -25,20 +25,26 @@ impl Params {
     pub fn parse(bytes: &[u8]) -> Self {
         let mut decoded = Vec::with_capacity(bytes.len());
         let mut ends = Vec::with_capacity(8);
+        // Each name and value must be UTF-8 on its own: two halves of a character split
+        // by `&` or `=` make valid text together but no valid parameter.
+        let mut utf8 = true;
         for pair in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
             let (name, value) = match memchr::memchr(b'=', pair) {
                 Some(i) => (&pair[..i], &pair[i + 1..]),
                 None => (pair, &[][..]),
             };
+            let start = decoded.len();
             form_decode(name, &mut decoded);
             let name_end = decoded.len();
             form_decode(value, &mut decoded);
+            utf8 &= std::str::from_utf8(&decoded[start..name_end]).is_ok()
+                && std::str::from_utf8(&decoded[name_end..]).is_ok();
             ends.push((name_end, decoded.len()));
         }
         match String::from_utf8(decoded) {
-            Ok(text) => Self { text, ends },
+            Ok(text) if utf8 => Self { text, ends },
             // Replacement characters change the offsets: decode again, pair by pair.
-            Err(_) => Self::from_pairs(form_urlencoded::parse(bytes)),
+            _ => Self::from_pairs(form_urlencoded::parse(bytes)),
         }
     }
 
@@ -186,6 +192,14 @@ mod tests {
         assert_eq!(parsed, built);
         assert_eq!(format!("{parsed:?}"), format!("{built:?}"));
         assert_ne!(parsed, Params::parse(b"a=1"));
+        // A character split across a separator is two invalid halves (found by fuzzing).
+        let split = Params::parse(b"a=\xd1&\x9ab&\xd4=\x8dd");
+        let want = Params::from_pairs([
+            ("a", "\u{fffd}"),
+            ("\u{fffd}b", ""),
+            ("\u{fffd}", "\u{fffd}d"),
+        ]);
+        assert_eq!(split, want);
         assert_eq!(Params::parse(b"").pairs().count(), 0);
     }
 

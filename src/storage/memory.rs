@@ -57,51 +57,63 @@ struct Tokens {
     revoked_grants: HashMap<String, i64>,
 }
 
-/// Token records keyed by their own signature: a slot is one pointer, and inserting
-/// copies no key.
+/// Token records keyed by their own signature: inserting copies no key.
 #[derive(Debug, Default)]
 struct Records {
-    table: hashbrown::HashTable<Arc<TokenRecord>>,
+    table: hashbrown::HashTable<Slot>,
     hasher: foldhash::fast::RandomState,
+}
+
+/// A stored record and its status now. Consuming, rotating and revoking set the slot's
+/// status and leave the shared record as issued, so they copy nothing; a reader of a
+/// spent token gets a copy with the status set. The slot keeps the signature's hash, so
+/// growing the table touches no record.
+#[derive(Debug)]
+struct Slot {
+    status: TokenStatus,
+    hash: u64,
+    record: Arc<TokenRecord>,
 }
 
 impl Records {
     fn insert(&mut self, record: TokenRecord) {
-        let Self { table, hasher } = self;
-        let hash = hasher.hash_one(&*record.signature);
-        let entry = table.entry(
+        let hash = self.hasher.hash_one(&*record.signature);
+        let entry =
+            (self.table).entry(hash, |s| s.record.signature == record.signature, |s| s.hash);
+        let slot = Slot {
+            status: record.status,
             hash,
-            |r| r.signature == record.signature,
-            |r| hasher.hash_one(&*r.signature),
-        );
+            record: Arc::new(record),
+        };
         match entry {
-            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = Arc::new(record),
+            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = slot,
             hashbrown::hash_table::Entry::Vacant(e) => {
-                e.insert(Arc::new(record));
+                e.insert(slot);
             }
         }
     }
 
-    fn get(&self, signature: &str) -> Option<&Arc<TokenRecord>> {
+    fn get(&self, signature: &str) -> Option<&Slot> {
         let hash = self.hasher.hash_one(signature);
-        self.table.find(hash, |r| *r.signature == *signature)
+        self.table.find(hash, |s| *s.record.signature == *signature)
     }
 
-    fn get_mut(&mut self, signature: &str) -> Option<&mut Arc<TokenRecord>> {
+    fn get_mut(&mut self, signature: &str) -> Option<&mut Slot> {
         let hash = self.hasher.hash_one(signature);
-        self.table.find_mut(hash, |r| *r.signature == *signature)
+        self.table
+            .find_mut(hash, |s| *s.record.signature == *signature)
     }
 
     fn len(&self) -> usize {
         self.table.len()
     }
 
-    fn values(&self) -> impl Iterator<Item = &Arc<TokenRecord>> {
-        self.table.iter()
+    fn values(&self) -> impl Iterator<Item = &TokenRecord> {
+        self.table.iter().map(|s| &*s.record)
     }
 
-    fn retain(&mut self, keep: impl FnMut(&mut Arc<TokenRecord>) -> bool) {
-        self.table.retain(keep);
+    fn retain(&mut self, mut keep: impl FnMut(&TokenRecord) -> bool) {
+        self.table.retain(|s| keep(&s.record));
     }
 }
 
@@ -121,23 +133,25 @@ impl Tokens {
         !self.revoked_grants.is_empty() && self.revoked_grants.contains_key(grant_id)
     }
 
-    /// The record as readers see it: revoked if its grant is.
+    /// The record as readers see it: with its status now, revoked if its grant is.
     fn get(&self, signature: &str) -> Option<Arc<TokenRecord>> {
-        let rec = self.by_signature.get(signature)?;
-        if rec.status == TokenStatus::Active && self.is_revoked(&rec.grant_id) {
-            return Some(Arc::new(TokenRecord {
-                status: TokenStatus::Revoked,
-                ..(**rec).clone()
-            }));
+        let Slot { status, record, .. } = self.by_signature.get(signature)?;
+        let status = match status {
+            TokenStatus::Active if self.is_revoked(&record.grant_id) => TokenStatus::Revoked,
+            status => *status,
+        };
+        if status == record.status {
+            return Some(record.clone());
         }
-        Some(rec.clone())
+        Some(Arc::new(TokenRecord {
+            status,
+            ..(**record).clone()
+        }))
     }
 
     fn set_status(&mut self, signature: &str, status: TokenStatus) {
-        if let Some(rec) = self.by_signature.get_mut(signature) {
-            if rec.status != status {
-                Arc::make_mut(rec).status = status;
-            }
+        if let Some(slot) = self.by_signature.get_mut(signature) {
+            slot.status = status;
         }
     }
 
@@ -326,7 +340,6 @@ impl TokenStore for MemoryStore {
             .by_signature
             .values()
             .filter(|r| &*r.client_id == client_id)
-            .map(|r| &**r)
             .collect();
         let count = mine.len() as u64;
         let grants: HashSet<Arc<str>> = mine.into_iter().map(|r| r.grant_id.clone()).collect();
