@@ -67,7 +67,8 @@ struct Records {
 /// A stored record and its status now. Consuming, rotating and revoking set the slot's
 /// status and leave the shared record as issued, so they copy nothing; a reader of a
 /// spent token gets a copy with the status set. The slot keeps the signature's hash, so
-/// growing the table touches no record.
+/// growing the table touches no record, and a probe reads a record only when the whole
+/// hash matches.
 #[derive(Debug)]
 struct Slot {
     status: TokenStatus,
@@ -95,13 +96,16 @@ impl Records {
 
     fn get(&self, signature: &str) -> Option<&Slot> {
         let hash = self.hasher.hash_one(signature);
-        self.table.find(hash, |s| *s.record.signature == *signature)
+        self.table.find(hash, |s| {
+            s.hash == hash && *s.record.signature == *signature
+        })
     }
 
     fn get_mut(&mut self, signature: &str) -> Option<&mut Slot> {
         let hash = self.hasher.hash_one(signature);
-        self.table
-            .find_mut(hash, |s| *s.record.signature == *signature)
+        self.table.find_mut(hash, |s| {
+            s.hash == hash && *s.record.signature == *signature
+        })
     }
 
     fn len(&self) -> usize {
