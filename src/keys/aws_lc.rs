@@ -18,6 +18,8 @@ use crate::random::Entropy;
 ///
 /// Keys are generated and signatures made by AWS-LC with its own generator (RSA
 /// signatures are blinded); the keyring's [`Entropy`] is not used for key generation.
+/// Signatures are made over the SHA-256 digest the keyring computes (`sign_digest`),
+/// which AWS-LC's FIPS mode does not allow; this backend does not enable it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AwsLc;
 

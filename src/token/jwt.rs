@@ -3,7 +3,9 @@
 //! A JWT access token is recorded like an opaque one, keyed by the SHA-256 digest of the
 //! whole token (which fixes its `jti`). Presenting it for introspection or revocation is a
 //! digest and a lookup: no signature verification, and no forged token with a known `jti`
-//! can match.
+//! can match. Issuing hashes the token once: the keyring signs the SHA-256 of the signing
+//! input it computed, and the same hash state, fed the signature segment, gives the key
+//! ([`KeySigner::sign_digested`]).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
