@@ -25,24 +25,26 @@ impl Params {
     pub fn parse(bytes: &[u8]) -> Self {
         let mut decoded = Vec::with_capacity(bytes.len());
         let mut ends = Vec::with_capacity(8);
-        // Each name and value must be UTF-8 on its own: two halves of a character split
-        // by `&` or `=` make valid text together but no valid parameter.
-        let mut utf8 = true;
         for pair in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
             let (name, value) = match memchr::memchr(b'=', pair) {
                 Some(i) => (&pair[..i], &pair[i + 1..]),
                 None => (pair, &[][..]),
             };
-            let start = decoded.len();
             form_decode(name, &mut decoded);
             let name_end = decoded.len();
             form_decode(value, &mut decoded);
-            utf8 &= std::str::from_utf8(&decoded[start..name_end]).is_ok()
-                && std::str::from_utf8(&decoded[name_end..]).is_ok();
             ends.push((name_end, decoded.len()));
         }
+        // Each name and value must be UTF-8 on its own: two halves of a character split
+        // by `&` or `=` make valid text together but no valid parameter.
         match String::from_utf8(decoded) {
-            Ok(text) if utf8 => Self { text, ends },
+            Ok(text)
+                if ends
+                    .iter()
+                    .all(|&(n, v)| text.is_char_boundary(n) && text.is_char_boundary(v)) =>
+            {
+                Self { text, ends }
+            }
             // Replacement characters change the offsets: decode again, pair by pair.
             _ => Self::from_pairs(form_urlencoded::parse(bytes)),
         }

@@ -67,8 +67,7 @@ struct Records {
 /// A stored record and its status now. Consuming, rotating and revoking set the slot's
 /// status and leave the shared record as issued, so they copy nothing; a reader of a
 /// spent token gets a copy with the status set. The slot keeps the signature's hash, so
-/// growing the table touches no record, and a probe reads a record only when the whole
-/// hash matches.
+/// growing the table touches no record.
 #[derive(Debug)]
 struct Slot {
     status: TokenStatus,
@@ -76,11 +75,16 @@ struct Slot {
     record: Arc<TokenRecord>,
 }
 
+/// Whether a slot holds the record with this signature (and hash): the whole hash is
+/// compared first, so a probe reads a record only when it matches.
+fn holds(hash: u64, signature: &str) -> impl Fn(&Slot) -> bool + '_ {
+    move |s| s.hash == hash && *s.record.signature == *signature
+}
+
 impl Records {
     fn insert(&mut self, record: TokenRecord) {
         let hash = self.hasher.hash_one(&*record.signature);
-        let entry =
-            (self.table).entry(hash, |s| s.record.signature == record.signature, |s| s.hash);
+        let entry = (self.table).entry(hash, holds(hash, &record.signature), |s| s.hash);
         let slot = Slot {
             status: record.status,
             hash,
@@ -96,16 +100,12 @@ impl Records {
 
     fn get(&self, signature: &str) -> Option<&Slot> {
         let hash = self.hasher.hash_one(signature);
-        self.table.find(hash, |s| {
-            s.hash == hash && *s.record.signature == *signature
-        })
+        self.table.find(hash, holds(hash, signature))
     }
 
     fn get_mut(&mut self, signature: &str) -> Option<&mut Slot> {
         let hash = self.hasher.hash_one(signature);
-        self.table.find_mut(hash, |s| {
-            s.hash == hash && *s.record.signature == *signature
-        })
+        self.table.find_mut(hash, holds(hash, signature))
     }
 
     fn len(&self) -> usize {
