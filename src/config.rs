@@ -2,6 +2,7 @@
 
 use time::Duration;
 
+use crate::endpoint::url_query::{append_query, plain_len};
 use crate::keys::Algorithm;
 use crate::model::client::AccessTokenStrategy;
 use crate::model::{Client, GrantKind};
@@ -178,10 +179,23 @@ impl Config {
 
     /// A URL of this provider: the issuer joined with `path` (e.g. `/oauth2/auth`).
     pub fn endpoint(&self, path: &str) -> String {
+        self.endpoint_with_query(path, [])
+    }
+
+    /// [`endpoint`](Self::endpoint) with a query of `pairs`, form-encoded, built in one
+    /// allocation unless a value needs encoding.
+    pub(crate) fn endpoint_with_query<'a, I>(&self, path: &str, pairs: I) -> String
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+        I::IntoIter: Clone,
+    {
+        let pairs = pairs.into_iter();
         let issuer = self.issuer.trim_end_matches('/');
-        let mut url = String::with_capacity(issuer.len() + path.len());
+        let mut url =
+            String::with_capacity(issuer.len() + path.len() + 1 + plain_len(pairs.clone()));
         url.push_str(issuer);
         url.push_str(path);
+        append_query(&mut url, pairs);
         url
     }
 

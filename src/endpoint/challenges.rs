@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::authorize::{CONSENT_CHALLENGE, CONSENT_VERIFIER, LOGIN_VERIFIER};
-use super::url_query::append_query;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AcceptConsent, AcceptLogin, Flow, FlowState, OidcContext, Rejection, Scope};
 use crate::Provider;
@@ -102,23 +101,25 @@ fn handled(what: &str) -> Error {
 }
 
 impl Provider {
-    fn authorize_url_with(&self, name: &str, value: &str) -> String {
-        let mut url = self.config().endpoint("/oauth2/auth");
-        append_query(&mut url, [(name, value)]);
-        url
-    }
-
     fn login_redirect(&self, flow: &Flow) -> RedirectTo {
         RedirectTo {
-            redirect_to: self
-                .authorize_url_with("login_verifier", &self.tagged(LOGIN_VERIFIER, &flow.id)),
+            redirect_to: self.verifier_url(
+                "/oauth2/auth",
+                "login_verifier",
+                LOGIN_VERIFIER,
+                &flow.id,
+            ),
         }
     }
 
     fn consent_redirect(&self, flow: &Flow) -> RedirectTo {
         RedirectTo {
-            redirect_to: self
-                .authorize_url_with("consent_verifier", &self.tagged(CONSENT_VERIFIER, &flow.id)),
+            redirect_to: self.verifier_url(
+                "/oauth2/auth",
+                "consent_verifier",
+                CONSENT_VERIFIER,
+                &flow.id,
+            ),
         }
     }
 

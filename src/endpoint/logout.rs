@@ -269,8 +269,9 @@ impl Provider {
         params: &Params,
         now: i64,
     ) -> Result<LogoutOutcome> {
-        let mut request_url = self.config().endpoint("/oauth2/sessions/logout");
-        append_query(&mut request_url, params.pairs());
+        let request_url = self
+            .config()
+            .endpoint_with_query("/oauth2/sessions/logout", params.pairs());
         let flow = LogoutFlow {
             id: self.new_id(),
             version: 0,
@@ -301,12 +302,12 @@ impl Provider {
     }
 
     fn logout_redirect(&self, flow: &LogoutFlow) -> RedirectTo {
-        let verifier = self.tagged(LOGOUT_VERIFIER, &flow.id);
         RedirectTo {
-            redirect_to: with_query(
-                &self.config().endpoint("/oauth2/sessions/logout"),
+            redirect_to: self.verifier_url(
+                "/oauth2/sessions/logout",
                 "logout_verifier",
-                &verifier,
+                LOGOUT_VERIFIER,
+                &flow.id,
             ),
         }
     }

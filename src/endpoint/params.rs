@@ -56,7 +56,10 @@ impl Params {
     ) -> Self {
         let pairs = pairs.into_iter();
         let mut params = Self::default();
-        params.ends.reserve(pairs.size_hint().0);
+        let count = pairs.size_hint().0;
+        params.ends.reserve(count);
+        // Room for pairs of typical length, so most requests grow the text once.
+        params.text.reserve(32 * count);
         for (name, value) in pairs {
             params.push(name.as_ref(), value.as_ref());
         }
@@ -72,10 +75,7 @@ impl Params {
 
     /// The single non-empty value of `name`; `invalid_request` if it is repeated.
     pub fn get(&self, name: &str) -> Result<Option<&str>> {
-        let mut values = self
-            .pairs()
-            .filter(|&(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v);
+        let mut values = self.values(name).filter(|v| !v.is_empty());
         let first = values.next();
         if values.next().is_some() {
             return Err(Error::invalid_request(format!(
@@ -99,11 +99,22 @@ impl Params {
     /// Every non-empty value of a parameter that may repeat (e.g. `audience`), with each
     /// value also split on spaces.
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.pairs()
-            .filter(|&(k, _)| k == name)
-            .flat_map(|(_, v)| v.split(' '))
+        self.values(name)
+            .flat_map(|v| v.split(' '))
             .filter(|v| !v.is_empty())
             .collect()
+    }
+
+    /// The values of the pairs named `name`: names are compared by length first, and only
+    /// matching values are sliced.
+    fn values<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
+        let mut start = 0;
+        self.ends.iter().filter_map(move |&(name_end, value_end)| {
+            let pair_start = std::mem::replace(&mut start, value_end);
+            (name_end - pair_start == name.len()
+                && self.text.as_bytes()[pair_start..name_end] == *name.as_bytes())
+            .then(|| &self.text[name_end..value_end])
+        })
     }
 
     /// Every pair, in order.

@@ -49,7 +49,7 @@ fn push_encoded(out: &mut String, value: &str) {
 
 /// The length of the pairs with their separators, before encoding: room enough unless
 /// a value needs encoding, which then grows the buffer once or twice.
-fn plain_len<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> usize {
+pub(crate) fn plain_len<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> usize {
     pairs.map(|(k, v)| k.len() + v.len() + 2).sum()
 }
 

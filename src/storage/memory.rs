@@ -178,14 +178,16 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 /// Flows and logout requests are boxed in their maps: the records are large and the maps
 /// grow one record per authorization request, so a slot stays small to move on rehash.
 fn create_versioned<T: Versioned>(map: &mut HashMap<String, Box<T>>, record: &T) -> Result<()> {
-    if map.contains_key(record.id()) {
-        return Err(Error::new(
+    match map.entry(record.id().to_owned()) {
+        std::collections::hash_map::Entry::Occupied(_) => Err(Error::new(
             ErrorCode::Conflict,
             "The request already exists.",
-        ));
+        )),
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            slot.insert(Box::new(record.clone()));
+            Ok(())
+        }
     }
-    map.insert(record.id().to_owned(), Box::new(record.clone()));
-    Ok(())
 }
 
 fn update_versioned<T: Versioned>(map: &mut HashMap<String, Box<T>>, record: &T) -> bool {

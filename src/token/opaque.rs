@@ -35,6 +35,23 @@ impl std::fmt::Debug for OpaqueTokens {
     }
 }
 
+/// A tag made by [`OpaqueTokens::tag`]: 43 base64url characters, on the stack.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Tag([u8; B64_LEN]);
+
+impl Tag {
+    /// The tag's text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("base64 is ASCII")
+    }
+}
+
+impl std::fmt::Debug for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tag(..)")
+    }
+}
+
 /// A freshly minted token: the string for the client and the signature to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Minted {
@@ -101,11 +118,16 @@ impl OpaqueTokens {
             .then(|| signature.to_owned())
     }
 
-    /// Appends to `out` a tag binding `data` to `label` under the current secret: for
-    /// values the server must recognise later without storing them (challenge and
-    /// verifier suffixes).
-    pub fn tag(&self, label: &str, data: &str, out: &mut String) {
-        B64.encode_string(Self::mac(&self.macs[0], label, data), out);
+    /// A tag binding `data` to `label` under the current secret, base64url: for values
+    /// the server must recognise later without storing them (challenge and verifier
+    /// suffixes).
+    pub fn tag(&self, label: &str, data: &str) -> Tag {
+        let mut text = [0u8; B64_LEN];
+        let len = B64
+            .encode_slice(Self::mac(&self.macs[0], label, data), &mut text)
+            .expect("32 bytes encode in 43");
+        debug_assert_eq!(len, B64_LEN);
+        Tag(text)
     }
 
     /// Whether `tag` was made by [`tag`](Self::tag) under any secret, in constant time.

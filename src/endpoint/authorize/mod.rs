@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use crate::endpoint::params::Params;
-use crate::endpoint::url_query::{append_query, with_query};
+use crate::endpoint::url_query::with_query;
 use crate::error::{Error, ErrorCode, Result};
 use crate::grant::authorization_code::AuthorizedGrant;
 use crate::grant::Issue;
@@ -83,13 +83,46 @@ impl Provider {
         }
     }
 
-    /// `<flow id>.<tag>`: a value only this server can make for that flow.
-    pub(crate) fn tagged(&self, label: &str, flow_id: &str) -> String {
-        let mut value = String::with_capacity(flow_id.len() + 1 + 43);
-        value.push_str(flow_id);
-        value.push('.');
-        self.opaque().tag(label, flow_id, &mut value);
-        value
+    /// `<flow id>.<tag>`: a value only this server can make for that flow, as a `String`
+    /// or an `Arc<str>`.
+    pub(crate) fn tagged<T: for<'a> From<&'a str>>(&self, label: &str, flow_id: &str) -> T {
+        self.with_tagged(label, flow_id, |v| T::from(v))
+    }
+
+    /// Calls `f` with the [`tagged`](Self::tagged) value, built on the stack.
+    pub(crate) fn with_tagged<R>(
+        &self,
+        label: &str,
+        flow_id: &str,
+        f: impl FnOnce(&str) -> R,
+    ) -> R {
+        let tag = self.opaque().tag(label, flow_id);
+        let tag = tag.as_str();
+        let mut buf = [0u8; 128];
+        let len = flow_id.len() + 1 + tag.len();
+        let Some(value) = buf.get_mut(..len) else {
+            // Flow ids are the server's own, far shorter; a longer one costs a String.
+            return f(&format!("{flow_id}.{tag}"));
+        };
+        let (id, rest) = value.split_at_mut(flow_id.len());
+        id.copy_from_slice(flow_id.as_bytes());
+        rest[0] = b'.';
+        rest[1..].copy_from_slice(tag.as_bytes());
+        f(std::str::from_utf8(value).expect("an id, a dot and base64"))
+    }
+
+    /// This provider's `path` with `name` set to the [`tagged`](Self::tagged) value of
+    /// `flow_id`: where the browser takes a verifier back to.
+    pub(crate) fn verifier_url(
+        &self,
+        path: &str,
+        name: &str,
+        label: &str,
+        flow_id: &str,
+    ) -> String {
+        self.with_tagged(label, flow_id, |verifier| {
+            self.config().endpoint_with_query(path, [(name, verifier)])
+        })
     }
 
     /// The flow a tagged value names, if the tag is genuine and the flow live.
@@ -187,8 +220,9 @@ impl Provider {
             ));
         }
         let skip = session.is_some() && !reauthenticate;
-        let mut request_url = self.config().endpoint("/oauth2/auth");
-        append_query(&mut request_url, params.pairs());
+        let request_url = self
+            .config()
+            .endpoint_with_query("/oauth2/auth", params.pairs());
         let flow = Flow {
             id: self.new_id(),
             version: 0,
@@ -297,7 +331,7 @@ impl Provider {
             }
             next.state = FlowState::ConsentRequested;
             next.consent_skip = remembered;
-            next.consent_challenge = Some(self.tagged(CONSENT_CHALLENGE, &flow.id).into());
+            next.consent_challenge = Some(self.tagged(CONSENT_CHALLENGE, &flow.id));
         }
         if !self.store().update_flow(&next).await? {
             return page(Error::invalid_request(
