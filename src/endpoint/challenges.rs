@@ -249,7 +249,7 @@ impl Provider {
         if flow.state != FlowState::ConsentRequested {
             return Err(handled("consent"));
         }
-        let granted = Scope::from_tokens(&accept.grant_scope)
+        let granted = Scope::granted(&flow.request.scope, &accept.grant_scope)
             .map_err(|_| Error::invalid_request("A granted scope is malformed."))?;
         if !granted.is_subset_of(&flow.request.scope) {
             return Err(Error::invalid_request(

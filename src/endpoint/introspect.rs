@@ -13,6 +13,7 @@
 //! For an opaque token this is one HMAC, one token lookup and one client lookup, and the
 //! answer shares the stored record rather than copying it.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -212,10 +213,12 @@ impl Serialize for Introspection {
 pub(crate) async fn lookup(provider: &Provider, token: &str) -> Result<Option<Arc<TokenRecord>>> {
     let (kind, signature) = match OpaqueTokens::kind_of(token) {
         Some(kind) => match provider.opaque().verify(kind, token) {
-            Some(signature) => (kind, signature),
+            Some(signature) => (kind, Cow::Borrowed(signature)),
             None => return Ok(None),
         },
-        None if jwt::looks_like_jwt(token) => (TokenKind::AccessToken, jwt::digest(token)),
+        None if jwt::looks_like_jwt(token) => {
+            (TokenKind::AccessToken, Cow::Owned(jwt::digest(token)))
+        }
         None => return Ok(None),
     };
     let record = provider.store().get_token(&signature).await?;

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
 use crate::error::{Error, Result};
 
 /// Decoded `application/x-www-form-urlencoded` parameters (a form body or a query).
@@ -10,13 +12,13 @@ use crate::error::{Error, Result};
 /// not be repeated; [`Params::get`] enforces both.
 ///
 /// Held as every decoded name and value back to back in one string, with the offsets
-/// where each ends: two allocations however many parameters a request has.
+/// where each ends: one allocation for a request of up to 12 parameters, two for more.
 #[derive(Clone, Default)]
 pub struct Params {
     text: String,
     /// For each pair, where its name ends and where its value ends in `text` (its name
     /// starts where the previous value ends).
-    ends: Vec<(usize, usize)>,
+    ends: SmallVec<[(usize, usize); 12]>,
 }
 
 impl Params {
@@ -24,7 +26,7 @@ impl Params {
     /// valid parameter contains, so it fails validation later rather than here.
     pub fn parse(bytes: &[u8]) -> Self {
         let mut decoded = Vec::with_capacity(bytes.len());
-        let mut ends = Vec::with_capacity(8);
+        let mut ends = SmallVec::new();
         for pair in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
             let (name, value) = match memchr::memchr(b'=', pair) {
                 Some(i) => (&pair[..i], &pair[i + 1..]),

@@ -84,6 +84,15 @@ impl Scope {
         Self::parse(&joined)
     }
 
+    /// The scope an app granted as `tokens` for a request of `requested`: shared with it
+    /// when they are its tokens in order (the usual grant, everything asked for).
+    pub fn granted<S: AsRef<str>>(requested: &Scope, tokens: &[S]) -> Result<Self> {
+        if requested.iter().eq(tokens.iter().map(AsRef::as_ref)) {
+            return Ok(requested.clone());
+        }
+        Self::from_tokens(tokens)
+    }
+
     /// Whether the set holds `token`.
     pub fn contains(&self, token: &str) -> bool {
         self.iter().any(|t| t == token)
@@ -143,6 +152,19 @@ impl<'de> Deserialize<'de> for Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grant_of_everything_asked_shares_the_request_scope() {
+        let asked = Scope::parse("openid profile").unwrap();
+        let same = Scope::granted(&asked, &["openid", "profile"]).unwrap();
+        assert!(Arc::ptr_eq(&same.0, &asked.0));
+        let fewer = Scope::granted(&asked, &["profile"]).unwrap();
+        assert_eq!(fewer.as_str(), "profile");
+        let reordered = Scope::granted(&asked, &["profile", "openid"]).unwrap();
+        assert_eq!(reordered.as_str(), "profile openid");
+        assert!(Scope::granted(&asked, &["bad scope"]).is_err());
+        assert!(Scope::granted(&asked, &[""]).is_err());
+    }
 
     #[test]
     fn parses_dedups_and_round_trips() {

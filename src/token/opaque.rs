@@ -101,7 +101,7 @@ impl OpaqueTokens {
 
     /// The signature of `token` if it is a well-formed token of `kind` minted under one of
     /// the secrets; `None` otherwise.
-    pub fn verify(&self, kind: TokenKind, token: &str) -> Option<String> {
+    pub fn verify<'t>(&self, kind: TokenKind, token: &'t str) -> Option<&'t str> {
         let prefix = kind.prefix();
         let rest = token.strip_prefix(prefix)?;
         let (random_part, signature) = rest.split_once('.')?;
@@ -115,7 +115,7 @@ impl OpaqueTokens {
         self.macs
             .iter()
             .any(|mac| bool::from(Self::mac(mac, prefix, random_part).ct_eq(&given)))
-            .then(|| signature.to_owned())
+            .then_some(signature)
     }
 
     /// A tag binding `data` to `label` under the current secret, base64url: for values
@@ -165,7 +165,7 @@ mod tests {
         assert!(m.token.starts_with("ptc_at_"));
         assert_eq!(
             t.verify(TokenKind::AccessToken, &m.token),
-            Some(m.signature.clone())
+            Some(m.signature.as_str())
         );
         assert!(!m.token[..m.token.len() - 43].contains(&m.signature));
         assert_eq!(
@@ -189,7 +189,7 @@ mod tests {
         let rotated = OpaqueTokens::new(&[vec![2; 32], vec![1; 32]]);
         assert_eq!(
             rotated.verify(TokenKind::AccessToken, &m.token),
-            Some(m.signature)
+            Some(m.signature.as_str())
         );
         let other = OpaqueTokens::new(&[vec![2; 32]]);
         assert_eq!(other.verify(TokenKind::AccessToken, &m.token), None);

@@ -288,7 +288,9 @@ impl Provider {
         } else {
             now
         });
-        if flow.known_subject.as_deref() != Some(login.subject.as_str()) {
+        // A browser session of another subject is not taken over: a new one starts. With
+        // no browser session, the flow's session id is already a fresh one.
+        if flow.known_subject.as_deref().is_some_and(|known| known != login.subject) {
             next.session_id = self.new_id();
         }
 
@@ -449,12 +451,12 @@ impl Provider {
             ));
         };
         let target = ErrorTarget::of(&flow.request);
-        let scope = match Scope::from_tokens(&consent.grant_scope) {
+        let request = &flow.request;
+        let scope = match Scope::granted(&request.scope, &consent.grant_scope) {
             Ok(s) => s,
             Err(e) => return Ok(self.redirect_error(target, e)),
         };
         let now = self.now().unix_timestamp();
-        let request = &flow.request;
         self.store()
             .put_consent(ConsentSession {
                 id: flow.id.to_string(),
