@@ -109,7 +109,7 @@ pub(crate) async fn exchange(
         .verify(TokenKind::AuthorizationCode, code)
         .ok_or_else(invalid)?;
     let store = provider.store();
-    let record = store.get_token(&signature).await?.ok_or_else(invalid)?;
+    let record = store.get_token(signature).await?.ok_or_else(invalid)?;
     if record.status != TokenStatus::Active {
         return Err(super::revoke_replayed(
             provider,
@@ -153,7 +153,7 @@ pub(crate) async fn exchange(
         (None, None) => check_pkce(client, None, &provider.config().pkce)
             .map_err(|_| Error::invalid_grant("The authorization code was issued without PKCE."))?,
     }
-    let record = match store.consume_code(&signature).await? {
+    let record = match store.consume_code(signature).await? {
         Consumed::Redeemed(record) => record,
         Consumed::AlreadyUsed { grant_id } => {
             return Err(super::revoke_replayed(

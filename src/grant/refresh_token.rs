@@ -28,7 +28,7 @@ pub(crate) async fn refresh(
         .verify(TokenKind::RefreshToken, refresh_token)
         .ok_or_else(invalid)?;
     let store = provider.store();
-    let record = store.get_token(&signature).await?.ok_or_else(invalid)?;
+    let record = store.get_token(signature).await?.ok_or_else(invalid)?;
     if *record.client_id != *client.client_id {
         return Err(Error::invalid_grant(
             "The refresh token was issued to another client.",
@@ -70,7 +70,7 @@ pub(crate) async fn refresh(
         refresh: true,
     }
     .mint(provider)?;
-    match store.rotate_refresh(&signature, minted.records).await? {
+    match store.rotate_refresh(signature, minted.records).await? {
         Rotated::Rotated(_) => Ok(minted.response),
         Rotated::AlreadyUsed { grant_id } => Err(super::revoke_replayed(
             provider,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::hash::BuildHasher as _;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use async_trait::async_trait;
+use super::StoreFuture;
 
 use super::{
     ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, SessionSelector,
@@ -207,304 +207,348 @@ impl MemoryStore {
     }
 }
 
-#[async_trait]
 impl ClientStore for MemoryStore {
-    async fn create_client(&self, client: Client) -> Result<()> {
-        let mut clients = write(&self.clients);
-        if clients.contains_key(&client.client_id) {
-            return Err(Error::new(
-                ErrorCode::Conflict,
-                "A client with this id already exists.",
-            ));
-        }
-        clients.insert(client.client_id.clone(), Arc::new(client));
-        Ok(())
-    }
-
-    async fn get_client(&self, client_id: &str) -> Result<Option<Arc<Client>>> {
-        Ok(read(&self.clients).get(client_id).cloned())
-    }
-
-    async fn update_client(&self, client: Client) -> Result<()> {
-        let mut clients = write(&self.clients);
-        match clients.get_mut(&client.client_id) {
-            Some(slot) => {
-                *slot = Arc::new(client);
-                Ok(())
+    fn create_client<'a>(&'a self, client: Client) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            let mut clients = write(&self.clients);
+            if clients.contains_key(&client.client_id) {
+                return Err(Error::new(
+                    ErrorCode::Conflict,
+                    "A client with this id already exists.",
+                ));
             }
-            None => Err(Error::not_found("No client with this id.")),
-        }
-    }
-
-    async fn delete_client(&self, client_id: &str) -> Result<bool> {
-        Ok(write(&self.clients).remove(client_id).is_some())
-    }
-
-    async fn list_clients(&self, query: &ClientQuery) -> Result<ClientPage> {
-        let clients = read(&self.clients);
-        let start = match &query.page_token {
-            Some(after) => std::ops::Bound::Excluded(after.clone()),
-            None => std::ops::Bound::Unbounded,
-        };
-        let limit = query.limit();
-        let mut page: Vec<Arc<Client>> = clients
-            .range((start, std::ops::Bound::Unbounded))
-            .map(|(_, c)| c)
-            .filter(|c| query.matches(c))
-            .take(limit + 1)
-            .cloned()
-            .collect();
-        let next_page_token = if page.len() > limit {
-            page.truncate(limit);
-            page.last().map(|c| c.client_id.clone())
-        } else {
-            None
-        };
-        Ok(ClientPage {
-            clients: page,
-            next_page_token,
+            clients.insert(client.client_id.clone(), Arc::new(client));
+            Ok(())
         })
     }
-}
 
-#[async_trait]
-impl TokenStore for MemoryStore {
-    async fn insert_tokens(&self, tokens: Vec<TokenRecord>) -> Result<()> {
-        let mut t = write(&self.tokens);
-        t.check_grants_open(&tokens)?;
-        for record in tokens {
-            t.insert(record);
-        }
-        Ok(())
+    fn get_client<'a>(
+        &'a self,
+        client_id: &'a str,
+    ) -> StoreFuture<'a, Result<Option<Arc<Client>>>> {
+        StoreFuture::now(|| Ok(read(&self.clients).get(client_id).cloned()))
     }
 
-    async fn get_token(&self, signature: &str) -> Result<Option<Arc<TokenRecord>>> {
-        Ok(read(&self.tokens).get(signature))
-    }
-
-    async fn consume_code(&self, signature: &str) -> Result<Consumed> {
-        let mut t = write(&self.tokens);
-        let Some(rec) = t.get(signature) else {
-            return Ok(Consumed::NotFound);
-        };
-        if rec.kind != TokenKind::AuthorizationCode {
-            return Ok(Consumed::NotFound);
-        }
-        if rec.status != TokenStatus::Active {
-            return Ok(Consumed::AlreadyUsed {
-                grant_id: rec.grant_id.clone(),
-            });
-        }
-        t.set_status(signature, TokenStatus::Consumed);
-        Ok(Consumed::Redeemed(rec))
-    }
-
-    async fn rotate_refresh(
-        &self,
-        signature: &str,
-        replacements: Vec<TokenRecord>,
-    ) -> Result<Rotated> {
-        let mut t = write(&self.tokens);
-        let Some(rec) = t.get(signature) else {
-            return Ok(Rotated::NotFound);
-        };
-        if rec.kind != TokenKind::RefreshToken {
-            return Ok(Rotated::NotFound);
-        }
-        if rec.status != TokenStatus::Active {
-            return Ok(Rotated::AlreadyUsed {
-                grant_id: rec.grant_id.clone(),
-            });
-        }
-        t.check_grants_open(&replacements)?;
-        t.set_status(signature, TokenStatus::Rotated);
-        for r in replacements {
-            t.insert(r);
-        }
-        Ok(Rotated::Rotated(rec))
-    }
-
-    async fn revoke_token(&self, signature: &str) -> Result<bool> {
-        let mut t = write(&self.tokens);
-        let Some(rec) = t.get(signature) else {
-            return Ok(false);
-        };
-        if rec.status == TokenStatus::Active {
-            t.set_status(signature, TokenStatus::Revoked);
-        }
-        Ok(true)
-    }
-
-    async fn revoke_grant(&self, grant_id: &str) -> Result<()> {
-        write(&self.tokens).revoke_grant(grant_id);
-        Ok(())
-    }
-
-    async fn revoke_client_tokens(&self, client_id: &str) -> Result<u64> {
-        let mut t = write(&self.tokens);
-        let mine: Vec<&TokenRecord> = t
-            .by_signature
-            .values()
-            .filter(|r| &*r.client_id == client_id)
-            .collect();
-        let count = mine.len() as u64;
-        let grants: HashSet<Arc<str>> = mine.into_iter().map(|r| r.grant_id.clone()).collect();
-        for g in &grants {
-            t.revoke_grant(g);
-        }
-        Ok(count)
-    }
-
-    async fn flush_inactive(&self, before: i64) -> Result<u64> {
-        let mut t = write(&self.tokens);
-        let Tokens {
-            by_signature,
-            revoked_grants,
-        } = &mut *t;
-        let count = by_signature.len();
-        by_signature.retain(|r| r.expires_at >= before);
-        // A marker lasts while its grant's tokens could still be presented: until the
-        // last of them expires, or the grace after the first flush for a tokenless grant.
-        let mut last_expiry: HashMap<&str, i64> = HashMap::default();
-        for r in by_signature.values() {
-            if let Some(until) = revoked_grants.get(&*r.grant_id) {
-                let last = last_expiry.entry(&*r.grant_id).or_insert(*until);
-                *last = (*last).max(r.expires_at);
+    fn update_client<'a>(&'a self, client: Client) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            let mut clients = write(&self.clients);
+            match clients.get_mut(&client.client_id) {
+                Some(slot) => {
+                    *slot = Arc::new(client);
+                    Ok(())
+                }
+                None => Err(Error::not_found("No client with this id.")),
             }
-        }
-        for (grant_id, until) in revoked_grants.iter_mut() {
-            *until = match (last_expiry.get(grant_id.as_str()), *until) {
-                (Some(&last), _) => last,
-                (None, MARKER_UNTIL_FIRST_FLUSH) => before.saturating_add(REVOKED_GRANT_GRACE),
-                (None, until) => until,
+        })
+    }
+
+    fn delete_client<'a>(&'a self, client_id: &'a str) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::now(|| Ok(write(&self.clients).remove(client_id).is_some()))
+    }
+
+    fn list_clients<'a>(&'a self, query: &'a ClientQuery) -> StoreFuture<'a, Result<ClientPage>> {
+        StoreFuture::now(|| {
+            let clients = read(&self.clients);
+            let start = match &query.page_token {
+                Some(after) => std::ops::Bound::Excluded(after.clone()),
+                None => std::ops::Bound::Unbounded,
             };
-        }
-        revoked_grants.retain(|_, until| *until >= before);
-        Ok((count - by_signature.len()) as u64)
+            let limit = query.limit();
+            let mut page: Vec<Arc<Client>> = clients
+                .range((start, std::ops::Bound::Unbounded))
+                .map(|(_, c)| c)
+                .filter(|c| query.matches(c))
+                .take(limit + 1)
+                .cloned()
+                .collect();
+            let next_page_token = if page.len() > limit {
+                page.truncate(limit);
+                page.last().map(|c| c.client_id.clone())
+            } else {
+                None
+            };
+            Ok(ClientPage {
+                clients: page,
+                next_page_token,
+            })
+        })
     }
 }
 
-#[async_trait]
-impl SessionStore for MemoryStore {
-    async fn create_flow(&self, flow: &Flow) -> Result<()> {
-        create_versioned(&mut write(&self.sessions).flows, flow)
-    }
-
-    async fn get_flow(&self, id: &str) -> Result<Option<Flow>> {
-        Ok(read(&self.sessions).flows.get(id).map(|f| (**f).clone()))
-    }
-
-    async fn update_flow(&self, flow: &Flow) -> Result<bool> {
-        Ok(update_versioned(&mut write(&self.sessions).flows, flow))
-    }
-
-    async fn put_login_session(&self, session: LoginSession) -> Result<()> {
-        write(&self.sessions)
-            .logins
-            .insert(session.sid.clone(), session);
-        Ok(())
-    }
-
-    async fn get_login_session(&self, sid: &str) -> Result<Option<LoginSession>> {
-        Ok(read(&self.sessions).logins.get(sid).cloned())
-    }
-
-    async fn delete_login_sessions(&self, by: SessionSelector<'_>) -> Result<Vec<LoginSession>> {
-        let mut s = write(&self.sessions);
-        Ok(match by {
-            SessionSelector::Sid(sid) => s.logins.remove(sid).into_iter().collect(),
-            SessionSelector::Subject(subject) => {
-                let sids: Vec<String> = s
-                    .logins
-                    .values()
-                    .filter(|l| l.subject == subject)
-                    .map(|l| l.sid.clone())
-                    .collect();
-                sids.iter().filter_map(|sid| s.logins.remove(sid)).collect()
+impl TokenStore for MemoryStore {
+    fn insert_tokens<'a>(&'a self, tokens: Vec<TokenRecord>) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            let mut t = write(&self.tokens);
+            t.check_grants_open(&tokens)?;
+            for record in tokens {
+                t.insert(record);
             }
+            Ok(())
         })
     }
 
-    async fn put_consent(&self, consent: ConsentSession) -> Result<()> {
-        let mut s = write(&self.sessions);
-        let list = s.consents.entry(consent.subject.clone()).or_default();
-        list.retain(|c| c.id != consent.id);
-        // Most subjects give few consents: grow one at a time, not by four.
-        list.reserve_exact(1);
-        let at = list.partition_point(|c| c.handled_at <= consent.handled_at);
-        list.insert(at, consent);
-        Ok(())
+    fn get_token<'a>(
+        &'a self,
+        signature: &'a str,
+    ) -> StoreFuture<'a, Result<Option<Arc<TokenRecord>>>> {
+        StoreFuture::now(|| Ok(read(&self.tokens).get(signature)))
     }
 
-    async fn consents(&self, subject: &str) -> Result<Vec<ConsentSession>> {
-        let s = read(&self.sessions);
-        Ok(s.consents
-            .get(subject)
-            .map(|l| l.iter().rev().cloned().collect())
-            .unwrap_or_default())
+    fn consume_code<'a>(&'a self, signature: &'a str) -> StoreFuture<'a, Result<Consumed>> {
+        StoreFuture::now(|| {
+            let mut t = write(&self.tokens);
+            let Some(rec) = t.get(signature) else {
+                return Ok(Consumed::NotFound);
+            };
+            if rec.kind != TokenKind::AuthorizationCode {
+                return Ok(Consumed::NotFound);
+            }
+            if rec.status != TokenStatus::Active {
+                return Ok(Consumed::AlreadyUsed {
+                    grant_id: rec.grant_id.clone(),
+                });
+            }
+            t.set_status(signature, TokenStatus::Consumed);
+            Ok(Consumed::Redeemed(rec))
+        })
     }
 
-    async fn delete_consents(
-        &self,
-        subject: &str,
-        client_id: Option<&str>,
-    ) -> Result<Vec<ConsentSession>> {
-        let mut s = write(&self.sessions);
-        let Some(list) = s.consents.get_mut(subject) else {
-            return Ok(Vec::new());
-        };
-        let (gone, kept): (Vec<_>, Vec<_>) = list
-            .drain(..)
-            .partition(|c| client_id.is_none_or(|id| c.client_id == id));
-        *list = kept;
-        if list.is_empty() {
-            s.consents.remove(subject);
-        }
-        Ok(gone)
+    fn rotate_refresh<'a>(
+        &'a self,
+        signature: &'a str,
+        replacements: Vec<TokenRecord>,
+    ) -> StoreFuture<'a, Result<Rotated>> {
+        StoreFuture::now(|| {
+            let mut t = write(&self.tokens);
+            let Some(rec) = t.get(signature) else {
+                return Ok(Rotated::NotFound);
+            };
+            if rec.kind != TokenKind::RefreshToken {
+                return Ok(Rotated::NotFound);
+            }
+            if rec.status != TokenStatus::Active {
+                return Ok(Rotated::AlreadyUsed {
+                    grant_id: rec.grant_id.clone(),
+                });
+            }
+            t.check_grants_open(&replacements)?;
+            t.set_status(signature, TokenStatus::Rotated);
+            for r in replacements {
+                t.insert(r);
+            }
+            Ok(Rotated::Rotated(rec))
+        })
     }
 
-    async fn create_logout(&self, logout: &LogoutFlow) -> Result<()> {
-        create_versioned(&mut write(&self.sessions).logouts, logout)
+    fn revoke_token<'a>(&'a self, signature: &'a str) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::now(|| {
+            let mut t = write(&self.tokens);
+            let Some(rec) = t.get(signature) else {
+                return Ok(false);
+            };
+            if rec.status == TokenStatus::Active {
+                t.set_status(signature, TokenStatus::Revoked);
+            }
+            Ok(true)
+        })
     }
 
-    async fn get_logout(&self, id: &str) -> Result<Option<LogoutFlow>> {
-        Ok(read(&self.sessions).logouts.get(id).map(|l| (**l).clone()))
+    fn revoke_grant<'a>(&'a self, grant_id: &'a str) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            write(&self.tokens).revoke_grant(grant_id);
+            Ok(())
+        })
     }
 
-    async fn update_logout(&self, logout: &LogoutFlow) -> Result<bool> {
-        Ok(update_versioned(&mut write(&self.sessions).logouts, logout))
+    fn revoke_client_tokens<'a>(&'a self, client_id: &'a str) -> StoreFuture<'a, Result<u64>> {
+        StoreFuture::now(|| {
+            let mut t = write(&self.tokens);
+            let mine: Vec<&TokenRecord> = t
+                .by_signature
+                .values()
+                .filter(|r| &*r.client_id == client_id)
+                .collect();
+            let count = mine.len() as u64;
+            let grants: HashSet<Arc<str>> = mine.into_iter().map(|r| r.grant_id.clone()).collect();
+            for g in &grants {
+                t.revoke_grant(g);
+            }
+            Ok(count)
+        })
     }
 
-    async fn flush_sessions(&self, before: i64) -> Result<u64> {
-        let mut s = write(&self.sessions);
-        let count = |s: &Sessions| s.flows.len() + s.logins.len() + s.logouts.len();
-        let n = count(&s);
-        s.flows.retain(|_, f| f.expires_at() >= before);
-        s.logins.retain(|_, l| l.expires_at >= before);
-        s.logouts.retain(|_, l| l.expires_at() >= before);
-        Ok((n - count(&s)) as u64)
+    fn flush_inactive<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>> {
+        StoreFuture::now(|| {
+            let mut t = write(&self.tokens);
+            let Tokens {
+                by_signature,
+                revoked_grants,
+            } = &mut *t;
+            let count = by_signature.len();
+            by_signature.retain(|r| r.expires_at >= before);
+            // A marker lasts while its grant's tokens could still be presented: until the
+            // last of them expires, or the grace after the first flush for a tokenless grant.
+            let mut last_expiry: HashMap<&str, i64> = HashMap::default();
+            for r in by_signature.values() {
+                if let Some(until) = revoked_grants.get(&*r.grant_id) {
+                    let last = last_expiry.entry(&*r.grant_id).or_insert(*until);
+                    *last = (*last).max(r.expires_at);
+                }
+            }
+            for (grant_id, until) in revoked_grants.iter_mut() {
+                *until = match (last_expiry.get(grant_id.as_str()), *until) {
+                    (Some(&last), _) => last,
+                    (None, MARKER_UNTIL_FIRST_FLUSH) => before.saturating_add(REVOKED_GRANT_GRACE),
+                    (None, until) => until,
+                };
+            }
+            revoked_grants.retain(|_, until| *until >= before);
+            Ok((count - by_signature.len()) as u64)
+        })
     }
 }
 
-#[async_trait]
+impl SessionStore for MemoryStore {
+    fn create_flow<'a>(&'a self, flow: &'a Flow) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| create_versioned(&mut write(&self.sessions).flows, flow))
+    }
+
+    fn get_flow<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Flow>>> {
+        StoreFuture::now(|| Ok(read(&self.sessions).flows.get(id).map(|f| (**f).clone())))
+    }
+
+    fn update_flow<'a>(&'a self, flow: &'a Flow) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::now(|| Ok(update_versioned(&mut write(&self.sessions).flows, flow)))
+    }
+
+    fn put_login_session<'a>(&'a self, session: LoginSession) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            write(&self.sessions)
+                .logins
+                .insert(session.sid.clone(), session);
+            Ok(())
+        })
+    }
+
+    fn get_login_session<'a>(
+        &'a self,
+        sid: &'a str,
+    ) -> StoreFuture<'a, Result<Option<LoginSession>>> {
+        StoreFuture::now(|| Ok(read(&self.sessions).logins.get(sid).cloned()))
+    }
+
+    fn delete_login_sessions<'a>(
+        &'a self,
+        by: SessionSelector<'a>,
+    ) -> StoreFuture<'a, Result<Vec<LoginSession>>> {
+        StoreFuture::now(|| {
+            let mut s = write(&self.sessions);
+            Ok(match by {
+                SessionSelector::Sid(sid) => s.logins.remove(sid).into_iter().collect(),
+                SessionSelector::Subject(subject) => {
+                    let sids: Vec<String> = s
+                        .logins
+                        .values()
+                        .filter(|l| l.subject == subject)
+                        .map(|l| l.sid.clone())
+                        .collect();
+                    sids.iter().filter_map(|sid| s.logins.remove(sid)).collect()
+                }
+            })
+        })
+    }
+
+    fn put_consent<'a>(&'a self, consent: ConsentSession) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            let mut s = write(&self.sessions);
+            let list = s.consents.entry(consent.subject.clone()).or_default();
+            list.retain(|c| c.id != consent.id);
+            // Most subjects give few consents: grow one at a time, not by four.
+            list.reserve_exact(1);
+            let at = list.partition_point(|c| c.handled_at <= consent.handled_at);
+            list.insert(at, consent);
+            Ok(())
+        })
+    }
+
+    fn consents<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Result<Vec<ConsentSession>>> {
+        StoreFuture::now(|| {
+            let s = read(&self.sessions);
+            Ok(s.consents
+                .get(subject)
+                .map(|l| l.iter().rev().cloned().collect())
+                .unwrap_or_default())
+        })
+    }
+
+    fn delete_consents<'a>(
+        &'a self,
+        subject: &'a str,
+        client_id: Option<&'a str>,
+    ) -> StoreFuture<'a, Result<Vec<ConsentSession>>> {
+        StoreFuture::now(|| {
+            let mut s = write(&self.sessions);
+            let Some(list) = s.consents.get_mut(subject) else {
+                return Ok(Vec::new());
+            };
+            let (gone, kept): (Vec<_>, Vec<_>) = list
+                .drain(..)
+                .partition(|c| client_id.is_none_or(|id| c.client_id == id));
+            *list = kept;
+            if list.is_empty() {
+                s.consents.remove(subject);
+            }
+            Ok(gone)
+        })
+    }
+
+    fn create_logout<'a>(&'a self, logout: &'a LogoutFlow) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| create_versioned(&mut write(&self.sessions).logouts, logout))
+    }
+
+    fn get_logout<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<LogoutFlow>>> {
+        StoreFuture::now(|| Ok(read(&self.sessions).logouts.get(id).map(|l| (**l).clone())))
+    }
+
+    fn update_logout<'a>(&'a self, logout: &'a LogoutFlow) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::now(|| Ok(update_versioned(&mut write(&self.sessions).logouts, logout)))
+    }
+
+    fn flush_sessions<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>> {
+        StoreFuture::now(|| {
+            let mut s = write(&self.sessions);
+            let count = |s: &Sessions| s.flows.len() + s.logins.len() + s.logouts.len();
+            let n = count(&s);
+            s.flows.retain(|_, f| f.expires_at() >= before);
+            s.logins.retain(|_, l| l.expires_at >= before);
+            s.logouts.retain(|_, l| l.expires_at() >= before);
+            Ok((n - count(&s)) as u64)
+        })
+    }
+}
+
 impl KeyStore for MemoryStore {
-    async fn put_key(&self, key: StoredKey) -> Result<()> {
-        let mut keys = write(&self.keys);
-        match keys.iter_mut().find(|k| k.kid == key.kid) {
-            Some(slot) => *slot = key,
-            None => keys.push(key),
-        }
-        Ok(())
+    fn put_key<'a>(&'a self, key: StoredKey) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            let mut keys = write(&self.keys);
+            match keys.iter_mut().find(|k| k.kid == key.kid) {
+                Some(slot) => *slot = key,
+                None => keys.push(key),
+            }
+            Ok(())
+        })
     }
 
-    async fn keys(&self) -> Result<Vec<StoredKey>> {
-        Ok(read(&self.keys).clone())
+    fn keys<'a>(&'a self) -> StoreFuture<'a, Result<Vec<StoredKey>>> {
+        StoreFuture::now(|| Ok(read(&self.keys).clone()))
     }
 
-    async fn delete_key(&self, kid: &str) -> Result<bool> {
-        let mut keys = write(&self.keys);
-        let before = keys.len();
-        keys.retain(|k| k.kid != kid);
-        Ok(keys.len() != before)
+    fn delete_key<'a>(&'a self, kid: &'a str) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::now(|| {
+            let mut keys = write(&self.keys);
+            let before = keys.len();
+            keys.retain(|k| k.kid != kid);
+            Ok(keys.len() != before)
+        })
     }
 }

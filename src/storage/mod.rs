@@ -20,16 +20,20 @@
 //!
 //! Errors: backends answer with [`Error`](crate::Error); a failure of the backend itself is
 //! [`Error::internal`](crate::Error::internal), a race lost is an ordinary outcome.
+//!
+//! Every operation returns a [`StoreFuture`]: a store that answers in the caller's
+//! thread (memory, sled) returns [`StoreFuture::now`], which allocates nothing; one that
+//! waits on I/O returns [`StoreFuture::boxed`] around an `async` block. The engine awaits
+//! both the same way.
 
 use std::sync::Arc;
-
-use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::model::{
     Client, ConsentSession, Flow, LoginSession, LogoutFlow, StoredKey, TokenRecord,
 };
 
+mod future;
 pub mod memory;
 #[cfg(feature = "sled")]
 mod sled_clients;
@@ -42,6 +46,7 @@ mod sled_tokens;
 
 #[cfg(feature = "sled")]
 pub use self::sled_store::SledStore;
+pub use future::StoreFuture;
 pub use memory::MemoryStore;
 
 /// How long (seconds) the revocation marker of a grant revoked without tokens outlives
@@ -94,19 +99,19 @@ pub struct ClientPage {
 }
 
 /// Clients.
-#[async_trait]
 pub trait ClientStore: Send + Sync {
     /// Stores a new client; `conflict` if the id is taken.
-    async fn create_client(&self, client: Client) -> Result<()>;
+    fn create_client<'a>(&'a self, client: Client) -> StoreFuture<'a, Result<()>>;
     /// The client with this id.
-    async fn get_client(&self, client_id: &str) -> Result<Option<Arc<Client>>>;
+    fn get_client<'a>(&'a self, client_id: &'a str)
+        -> StoreFuture<'a, Result<Option<Arc<Client>>>>;
     /// Replaces an existing client; `not_found` if there is none.
-    async fn update_client(&self, client: Client) -> Result<()>;
+    fn update_client<'a>(&'a self, client: Client) -> StoreFuture<'a, Result<()>>;
     /// Deletes a client; whether it existed. Its tokens are not touched here (the engine
     /// revokes them with [`TokenStore::revoke_client_tokens`]).
-    async fn delete_client(&self, client_id: &str) -> Result<bool>;
+    fn delete_client<'a>(&'a self, client_id: &'a str) -> StoreFuture<'a, Result<bool>>;
     /// A page of clients ordered by id, filtered by name and owner.
-    async fn list_clients(&self, query: &ClientQuery) -> Result<ClientPage>;
+    fn list_clients<'a>(&'a self, query: &'a ClientQuery) -> StoreFuture<'a, Result<ClientPage>>;
 }
 
 /// The outcome of [`TokenStore::consume_code`].
@@ -140,29 +145,31 @@ pub enum Rotated {
 }
 
 /// Codes, access tokens and refresh tokens, by signature.
-#[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Stores freshly issued tokens. All belong to one grant; if that grant was revoked,
     /// nothing is stored and the call fails with `invalid_grant`.
-    async fn insert_tokens(&self, tokens: Vec<TokenRecord>) -> Result<()>;
+    fn insert_tokens<'a>(&'a self, tokens: Vec<TokenRecord>) -> StoreFuture<'a, Result<()>>;
 
     /// The record with this signature, whatever its status.
-    async fn get_token(&self, signature: &str) -> Result<Option<Arc<TokenRecord>>>;
+    fn get_token<'a>(
+        &'a self,
+        signature: &'a str,
+    ) -> StoreFuture<'a, Result<Option<Arc<TokenRecord>>>>;
 
     /// Atomically marks an active authorization code consumed. Durable on return.
-    async fn consume_code(&self, signature: &str) -> Result<Consumed>;
+    fn consume_code<'a>(&'a self, signature: &'a str) -> StoreFuture<'a, Result<Consumed>>;
 
     /// Atomically marks an active refresh token rotated and stores its replacements (of the
     /// same grant). Exactly one of many concurrent calls for one token wins. Durable on
     /// return.
-    async fn rotate_refresh(
-        &self,
-        signature: &str,
+    fn rotate_refresh<'a>(
+        &'a self,
+        signature: &'a str,
         replacements: Vec<TokenRecord>,
-    ) -> Result<Rotated>;
+    ) -> StoreFuture<'a, Result<Rotated>>;
 
     /// Revokes one token; whether it existed. Durable on return.
-    async fn revoke_token(&self, signature: &str) -> Result<bool>;
+    fn revoke_token<'a>(&'a self, signature: &'a str) -> StoreFuture<'a, Result<bool>>;
 
     /// Revokes every token of a grant and refuses new ones for it. Durable on return.
     ///
@@ -176,59 +183,64 @@ pub trait TokenStore: Send + Sync {
     ///   and it has no clock of its own: the marker is kept until
     ///   [`REVOKED_GRANT_GRACE`] seconds after the `before` of the first
     ///   `flush_inactive` that sees it.
-    async fn revoke_grant(&self, grant_id: &str) -> Result<()>;
+    fn revoke_grant<'a>(&'a self, grant_id: &'a str) -> StoreFuture<'a, Result<()>>;
 
     /// Revokes every token issued to a client; how many. Durable on return.
-    async fn revoke_client_tokens(&self, client_id: &str) -> Result<u64>;
+    fn revoke_client_tokens<'a>(&'a self, client_id: &'a str) -> StoreFuture<'a, Result<u64>>;
 
     /// Deletes records that expired before `before`, and revocation markers no longer
     /// needed; how many records were deleted.
-    async fn flush_inactive(&self, before: i64) -> Result<u64>;
+    fn flush_inactive<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>>;
 }
 
 /// Authorization flows, remembered logins and consent sessions.
-#[async_trait]
 pub trait SessionStore: Send + Sync {
     /// Stores a new flow.
-    async fn create_flow(&self, flow: &Flow) -> Result<()>;
+    fn create_flow<'a>(&'a self, flow: &'a Flow) -> StoreFuture<'a, Result<()>>;
     /// The flow with this id.
-    async fn get_flow(&self, id: &str) -> Result<Option<Flow>>;
+    fn get_flow<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Flow>>>;
     /// Replaces the flow if the stored one's version is `flow.version - 1`; whether it
     /// did. Of concurrent updates from one version, exactly one succeeds.
-    async fn update_flow(&self, flow: &Flow) -> Result<bool>;
+    fn update_flow<'a>(&'a self, flow: &'a Flow) -> StoreFuture<'a, Result<bool>>;
 
     /// Inserts or replaces a login session (by `sid`).
-    async fn put_login_session(&self, session: LoginSession) -> Result<()>;
+    fn put_login_session<'a>(&'a self, session: LoginSession) -> StoreFuture<'a, Result<()>>;
     /// The login session with this `sid`.
-    async fn get_login_session(&self, sid: &str) -> Result<Option<LoginSession>>;
+    fn get_login_session<'a>(
+        &'a self,
+        sid: &'a str,
+    ) -> StoreFuture<'a, Result<Option<LoginSession>>>;
     /// Deletes one login session by `sid`, or all of a subject's; the deleted sessions.
     /// Durable on return.
-    async fn delete_login_sessions(&self, by: SessionSelector<'_>) -> Result<Vec<LoginSession>>;
+    fn delete_login_sessions<'a>(
+        &'a self,
+        by: SessionSelector<'a>,
+    ) -> StoreFuture<'a, Result<Vec<LoginSession>>>;
 
     /// Stores a consent session, replacing the subject's consent with the same `id`.
-    async fn put_consent(&self, consent: ConsentSession) -> Result<()>;
+    fn put_consent<'a>(&'a self, consent: ConsentSession) -> StoreFuture<'a, Result<()>>;
     /// A subject's consent sessions, newest first (by `handled_at`; of equal ones, the
     /// one stored last first).
-    async fn consents(&self, subject: &str) -> Result<Vec<ConsentSession>>;
+    fn consents<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Result<Vec<ConsentSession>>>;
     /// Deletes a subject's consent sessions (all, or those of one client); the deleted
     /// ones. Durable on return.
-    async fn delete_consents(
-        &self,
-        subject: &str,
-        client_id: Option<&str>,
-    ) -> Result<Vec<ConsentSession>>;
+    fn delete_consents<'a>(
+        &'a self,
+        subject: &'a str,
+        client_id: Option<&'a str>,
+    ) -> StoreFuture<'a, Result<Vec<ConsentSession>>>;
 
     /// Stores a new logout request.
-    async fn create_logout(&self, logout: &LogoutFlow) -> Result<()>;
+    fn create_logout<'a>(&'a self, logout: &'a LogoutFlow) -> StoreFuture<'a, Result<()>>;
     /// The logout request with this challenge.
-    async fn get_logout(&self, id: &str) -> Result<Option<LogoutFlow>>;
+    fn get_logout<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<LogoutFlow>>>;
     /// Replaces the logout request if the stored one's version is `logout.version - 1`;
     /// whether it did (compare-and-swap, as [`update_flow`](Self::update_flow)).
-    async fn update_logout(&self, logout: &LogoutFlow) -> Result<bool>;
+    fn update_logout<'a>(&'a self, logout: &'a LogoutFlow) -> StoreFuture<'a, Result<bool>>;
 
     /// Deletes flows, logout requests and login sessions that expired before `before`;
     /// how many.
-    async fn flush_sessions(&self, before: i64) -> Result<u64>;
+    fn flush_sessions<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>>;
 }
 
 /// Which login sessions to delete.
@@ -241,14 +253,13 @@ pub enum SessionSelector<'a> {
 }
 
 /// Signing keys.
-#[async_trait]
 pub trait KeyStore: Send + Sync {
     /// Inserts or replaces a key (by `kid`). Durable on return.
-    async fn put_key(&self, key: StoredKey) -> Result<()>;
+    fn put_key<'a>(&'a self, key: StoredKey) -> StoreFuture<'a, Result<()>>;
     /// Every stored key, oldest first.
-    async fn keys(&self) -> Result<Vec<StoredKey>>;
+    fn keys<'a>(&'a self) -> StoreFuture<'a, Result<Vec<StoredKey>>>;
     /// Deletes a key; whether it existed.
-    async fn delete_key(&self, kid: &str) -> Result<bool>;
+    fn delete_key<'a>(&'a self, kid: &'a str) -> StoreFuture<'a, Result<bool>>;
 }
 
 /// Everything a provider needs from its store.

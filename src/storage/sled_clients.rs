@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 
-use async_trait::async_trait;
+use super::StoreFuture;
 
 use super::sled_store::{decode, encode, SledStore};
 use super::{ClientPage, ClientQuery, ClientStore};
@@ -71,92 +71,104 @@ fn install(cache: &mut Guard<'_>, client: Arc<Client>) {
     cache.insert(client.client_id.clone(), client);
 }
 
-#[async_trait]
 impl ClientStore for SledStore {
-    async fn create_client(&self, client: Client) -> Result<()> {
-        let bytes = encode(&client)?;
-        {
-            let mut cache = self.client_cache.write();
-            self.clients
-                .compare_and_swap(client.client_id.as_bytes(), None::<&[u8]>, Some(bytes))
-                .map_err(Error::internal)?
-                .map_err(|_| {
-                    Error::new(ErrorCode::Conflict, "A client with this id already exists.")
-                })?;
-            install(&mut cache, Arc::new(client));
-        }
-        self.flush().await
-    }
-
-    async fn get_client(&self, client_id: &str) -> Result<Option<Arc<Client>>> {
-        if let Some(client) = self.client_cache.hit(client_id) {
-            return Ok(Some(client));
-        }
-        let mut cache = self.client_cache.write();
-        if let Some(client) = cache.get(client_id) {
-            return Ok(Some(client.clone()));
-        }
-        let Some(bytes) = self.clients.get(client_id).map_err(Error::internal)? else {
-            return Ok(None);
-        };
-        let client = Arc::new(decode::<Client>(&bytes)?);
-        install(&mut cache, client.clone());
-        Ok(Some(client))
-    }
-
-    async fn update_client(&self, client: Client) -> Result<()> {
-        let bytes = encode(&client)?;
-        {
-            let mut cache = self.client_cache.write();
-            // Every client write holds the cache lock, so nothing can come between the
-            // look and the write.
-            let id = client.client_id.as_bytes();
-            if !self.clients.contains_key(id).map_err(Error::internal)? {
-                return Err(Error::not_found("No client with this id."));
+    fn create_client<'a>(&'a self, client: Client) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            let bytes = encode(&client)?;
+            {
+                let mut cache = self.client_cache.write();
+                self.clients
+                    .compare_and_swap(client.client_id.as_bytes(), None::<&[u8]>, Some(bytes))
+                    .map_err(Error::internal)?
+                    .map_err(|_| {
+                        Error::new(ErrorCode::Conflict, "A client with this id already exists.")
+                    })?;
+                install(&mut cache, Arc::new(client));
             }
-            self.clients.insert(id, bytes).map_err(Error::internal)?;
-            install(&mut cache, Arc::new(client));
-        }
-        self.flush().await
+            self.flush()
+        })
     }
 
-    async fn delete_client(&self, client_id: &str) -> Result<bool> {
-        let existed = {
+    fn get_client<'a>(
+        &'a self,
+        client_id: &'a str,
+    ) -> StoreFuture<'a, Result<Option<Arc<Client>>>> {
+        StoreFuture::now(|| {
+            if let Some(client) = self.client_cache.hit(client_id) {
+                return Ok(Some(client));
+            }
             let mut cache = self.client_cache.write();
-            let existed = self.clients.remove(client_id).map_err(Error::internal)?;
-            cache.remove(client_id);
-            existed.is_some()
-        };
-        self.flush().await?;
-        Ok(existed)
+            if let Some(client) = cache.get(client_id) {
+                return Ok(Some(client.clone()));
+            }
+            let Some(bytes) = self.clients.get(client_id).map_err(Error::internal)? else {
+                return Ok(None);
+            };
+            let client = Arc::new(decode::<Client>(&bytes)?);
+            install(&mut cache, client.clone());
+            Ok(Some(client))
+        })
     }
 
-    async fn list_clients(&self, query: &ClientQuery) -> Result<ClientPage> {
-        let start = match &query.page_token {
-            Some(after) => Bound::Excluded(after.as_bytes()),
-            None => Bound::Unbounded,
-        };
-        let limit = query.limit();
-        let mut clients = Vec::new();
-        for entry in self.clients.range::<&[u8], _>((start, Bound::Unbounded)) {
-            let (_, bytes) = entry.map_err(Error::internal)?;
-            let client: Client = decode(&bytes)?;
-            if query.matches(&client) {
-                clients.push(Arc::new(client));
-                if clients.len() > limit {
-                    break;
+    fn update_client<'a>(&'a self, client: Client) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            let bytes = encode(&client)?;
+            {
+                let mut cache = self.client_cache.write();
+                // Every client write holds the cache lock, so nothing can come between the
+                // look and the write.
+                let id = client.client_id.as_bytes();
+                if !self.clients.contains_key(id).map_err(Error::internal)? {
+                    return Err(Error::not_found("No client with this id."));
+                }
+                self.clients.insert(id, bytes).map_err(Error::internal)?;
+                install(&mut cache, Arc::new(client));
+            }
+            self.flush()
+        })
+    }
+
+    fn delete_client<'a>(&'a self, client_id: &'a str) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::now(|| {
+            let existed = {
+                let mut cache = self.client_cache.write();
+                let existed = self.clients.remove(client_id).map_err(Error::internal)?;
+                cache.remove(client_id);
+                existed.is_some()
+            };
+            self.flush()?;
+            Ok(existed)
+        })
+    }
+
+    fn list_clients<'a>(&'a self, query: &'a ClientQuery) -> StoreFuture<'a, Result<ClientPage>> {
+        StoreFuture::now(|| {
+            let start = match &query.page_token {
+                Some(after) => Bound::Excluded(after.as_bytes()),
+                None => Bound::Unbounded,
+            };
+            let limit = query.limit();
+            let mut clients = Vec::new();
+            for entry in self.clients.range::<&[u8], _>((start, Bound::Unbounded)) {
+                let (_, bytes) = entry.map_err(Error::internal)?;
+                let client: Client = decode(&bytes)?;
+                if query.matches(&client) {
+                    clients.push(Arc::new(client));
+                    if clients.len() > limit {
+                        break;
+                    }
                 }
             }
-        }
-        let next_page_token = if clients.len() > limit {
-            clients.truncate(limit);
-            clients.last().map(|c| c.client_id.clone())
-        } else {
-            None
-        };
-        Ok(ClientPage {
-            clients,
-            next_page_token,
+            let next_page_token = if clients.len() > limit {
+                clients.truncate(limit);
+                clients.last().map(|c| c.client_id.clone())
+            } else {
+                None
+            };
+            Ok(ClientPage {
+                clients,
+                next_page_token,
+            })
         })
     }
 }

@@ -18,7 +18,7 @@
 //! The login and consent trees are only written in transactions over both trees of a
 //! pair, so record and index never disagree.
 
-use async_trait::async_trait;
+use super::StoreFuture;
 use sled::transaction::TransactionalTree;
 use sled::{Db, IVec, Transactional, Tree};
 
@@ -183,150 +183,169 @@ fn consent_key(subject: &str, handled_at: i64, seq: u64) -> Vec<u8> {
     key
 }
 
-#[async_trait]
 impl SessionStore for SledStore {
-    async fn create_flow(&self, flow: &Flow) -> Result<()> {
-        create_versioned(&self.sessions.flows, flow)
+    fn create_flow<'a>(&'a self, flow: &'a Flow) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| create_versioned(&self.sessions.flows, flow))
     }
 
-    async fn get_flow(&self, id: &str) -> Result<Option<Flow>> {
-        get_record(&self.sessions.flows, id)
+    fn get_flow<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Flow>>> {
+        StoreFuture::now(|| get_record(&self.sessions.flows, id))
     }
 
-    async fn update_flow(&self, flow: &Flow) -> Result<bool> {
-        update_versioned(&self.sessions.flows, flow)
+    fn update_flow<'a>(&'a self, flow: &'a Flow) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::now(|| update_versioned(&self.sessions.flows, flow))
     }
 
-    async fn create_logout(&self, logout: &LogoutFlow) -> Result<()> {
-        create_versioned(&self.sessions.logouts, logout)
+    fn create_logout<'a>(&'a self, logout: &'a LogoutFlow) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| create_versioned(&self.sessions.logouts, logout))
     }
 
-    async fn get_logout(&self, id: &str) -> Result<Option<LogoutFlow>> {
-        get_record(&self.sessions.logouts, id)
+    fn get_logout<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<LogoutFlow>>> {
+        StoreFuture::now(|| get_record(&self.sessions.logouts, id))
     }
 
-    async fn update_logout(&self, logout: &LogoutFlow) -> Result<bool> {
-        update_versioned(&self.sessions.logouts, logout)
+    fn update_logout<'a>(&'a self, logout: &'a LogoutFlow) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::now(|| update_versioned(&self.sessions.logouts, logout))
     }
 
-    async fn put_login_session(&self, session: LoginSession) -> Result<()> {
-        let bytes = encode(&session)?;
-        let sid = session.sid.as_bytes();
-        self.sessions.login_tx(|logins, index| {
-            if let Some(old) = logins.get(sid)? {
-                let old: LoginSession = decode(&old).map_err(abort)?;
-                index.remove(compound(&old.subject, &old.sid))?;
-            }
-            logins.insert(sid, bytes.as_slice())?;
-            index.insert(compound(&session.subject, &session.sid), &[])?;
-            Ok(())
+    fn put_login_session<'a>(&'a self, session: LoginSession) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            let bytes = encode(&session)?;
+            let sid = session.sid.as_bytes();
+            self.sessions.login_tx(|logins, index| {
+                if let Some(old) = logins.get(sid)? {
+                    let old: LoginSession = decode(&old).map_err(abort)?;
+                    index.remove(compound(&old.subject, &old.sid))?;
+                }
+                logins.insert(sid, bytes.as_slice())?;
+                index.insert(compound(&session.subject, &session.sid), &[])?;
+                Ok(())
+            })
         })
     }
 
-    async fn get_login_session(&self, sid: &str) -> Result<Option<LoginSession>> {
-        match self.sessions.logins.get(sid).map_err(Error::internal)? {
-            Some(bytes) => Ok(Some(decode(&bytes)?)),
-            None => Ok(None),
-        }
+    fn get_login_session<'a>(
+        &'a self,
+        sid: &'a str,
+    ) -> StoreFuture<'a, Result<Option<LoginSession>>> {
+        StoreFuture::now(
+            || match self.sessions.logins.get(sid).map_err(Error::internal)? {
+                Some(bytes) => Ok(Some(decode(&bytes)?)),
+                None => Ok(None),
+            },
+        )
     }
 
-    async fn delete_login_sessions(&self, by: SessionSelector<'_>) -> Result<Vec<LoginSession>> {
-        let deleted = match by {
-            SessionSelector::Sid(sid) => self
-                .sessions
-                .delete_logins(&[(IVec::from(sid), None)], None)?,
-            SessionSelector::Subject(subject) => {
-                // Transactions cannot scan: delete what the index lists, then look again
-                // until a look finds nothing (a session stored meanwhile goes too).
-                let mut deleted = Vec::new();
-                loop {
-                    let sids: Vec<(IVec, Option<IVec>)> =
-                        second_parts(&self.sessions.subject_sids, subject)?
-                            .into_iter()
-                            .map(|sid| (IVec::from(sid.as_str()), None))
-                            .collect();
-                    if sids.is_empty() {
-                        break;
+    fn delete_login_sessions<'a>(
+        &'a self,
+        by: SessionSelector<'a>,
+    ) -> StoreFuture<'a, Result<Vec<LoginSession>>> {
+        StoreFuture::now(|| {
+            let deleted = match by {
+                SessionSelector::Sid(sid) => self
+                    .sessions
+                    .delete_logins(&[(IVec::from(sid), None)], None)?,
+                SessionSelector::Subject(subject) => {
+                    // Transactions cannot scan: delete what the index lists, then look again
+                    // until a look finds nothing (a session stored meanwhile goes too).
+                    let mut deleted = Vec::new();
+                    loop {
+                        let sids: Vec<(IVec, Option<IVec>)> =
+                            second_parts(&self.sessions.subject_sids, subject)?
+                                .into_iter()
+                                .map(|sid| (IVec::from(sid.as_str()), None))
+                                .collect();
+                        if sids.is_empty() {
+                            break;
+                        }
+                        deleted.extend(self.sessions.delete_logins(&sids, Some(subject))?);
                     }
-                    deleted.extend(self.sessions.delete_logins(&sids, Some(subject))?);
+                    deleted
                 }
-                deleted
-            }
-        };
-        self.flush().await?;
-        Ok(deleted)
-    }
-
-    async fn put_consent(&self, consent: ConsentSession) -> Result<()> {
-        let seq = self.db.generate_id().map_err(Error::internal)?;
-        let key = consent_key(&consent.subject, consent.handled_at, seq);
-        let id_key = compound(&consent.subject, &consent.id);
-        let bytes = encode(&consent)?;
-        self.sessions.consent_tx(|consents, keys| {
-            if let Some(old) = keys.get(&id_key)? {
-                consents.remove(old)?;
-            }
-            consents.insert(key.as_slice(), bytes.as_slice())?;
-            keys.insert(id_key.as_slice(), key.as_slice())?;
-            Ok(())
+            };
+            self.flush()?;
+            Ok(deleted)
         })
     }
 
-    async fn consents(&self, subject: &str) -> Result<Vec<ConsentSession>> {
-        self.sessions
-            .consents
-            .scan_prefix(compound_prefix(subject))
-            .values()
-            .rev()
-            .map(|v| decode(&v.map_err(Error::internal)?))
-            .collect()
-    }
-
-    async fn delete_consents(
-        &self,
-        subject: &str,
-        client_id: Option<&str>,
-    ) -> Result<Vec<ConsentSession>> {
-        let mut deleted = Vec::new();
-        loop {
-            let found = self.sessions.scan_consents(subject, client_id)?;
-            if found.is_empty() {
-                break;
-            }
-            let batch = self.sessions.consent_tx(|consents, keys| {
-                let mut batch = Vec::new();
-                for (key, _) in &found {
-                    let Some(bytes) = consents.remove(key)? else {
-                        continue;
-                    };
-                    let consent: ConsentSession = decode(&bytes).map_err(abort)?;
-                    let id_key = compound(&consent.subject, &consent.id);
-                    if keys.get(&id_key)?.as_ref() == Some(key) {
-                        keys.remove(id_key)?;
-                    }
-                    batch.push(consent);
+    fn put_consent<'a>(&'a self, consent: ConsentSession) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            let seq = self.db.generate_id().map_err(Error::internal)?;
+            let key = consent_key(&consent.subject, consent.handled_at, seq);
+            let id_key = compound(&consent.subject, &consent.id);
+            let bytes = encode(&consent)?;
+            self.sessions.consent_tx(|consents, keys| {
+                if let Some(old) = keys.get(&id_key)? {
+                    consents.remove(old)?;
                 }
-                Ok(batch)
-            })?;
-            deleted.extend(batch);
-        }
-        self.flush().await?;
-        Ok(deleted)
+                consents.insert(key.as_slice(), bytes.as_slice())?;
+                keys.insert(id_key.as_slice(), key.as_slice())?;
+                Ok(())
+            })
+        })
     }
 
-    async fn flush_sessions(&self, before: i64) -> Result<u64> {
-        let mut deleted = flush_versioned::<Flow>(&self.sessions.flows, before)?
-            + flush_versioned::<LogoutFlow>(&self.sessions.logouts, before)?;
-        let mut expired = Vec::new();
-        for entry in self.sessions.logins.iter() {
-            let (sid, bytes) = entry.map_err(Error::internal)?;
-            if decode::<LoginSession>(&bytes)?.expires_at < before {
-                expired.push((sid, Some(bytes)));
+    fn consents<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, Result<Vec<ConsentSession>>> {
+        StoreFuture::now(|| {
+            self.sessions
+                .consents
+                .scan_prefix(compound_prefix(subject))
+                .values()
+                .rev()
+                .map(|v| decode(&v.map_err(Error::internal)?))
+                .collect()
+        })
+    }
+
+    fn delete_consents<'a>(
+        &'a self,
+        subject: &'a str,
+        client_id: Option<&'a str>,
+    ) -> StoreFuture<'a, Result<Vec<ConsentSession>>> {
+        StoreFuture::now(|| {
+            let mut deleted = Vec::new();
+            loop {
+                let found = self.sessions.scan_consents(subject, client_id)?;
+                if found.is_empty() {
+                    break;
+                }
+                let batch = self.sessions.consent_tx(|consents, keys| {
+                    let mut batch = Vec::new();
+                    for (key, _) in &found {
+                        let Some(bytes) = consents.remove(key)? else {
+                            continue;
+                        };
+                        let consent: ConsentSession = decode(&bytes).map_err(abort)?;
+                        let id_key = compound(&consent.subject, &consent.id);
+                        if keys.get(&id_key)?.as_ref() == Some(key) {
+                            keys.remove(id_key)?;
+                        }
+                        batch.push(consent);
+                    }
+                    Ok(batch)
+                })?;
+                deleted.extend(batch);
             }
-        }
-        for batch in expired.chunks(FLUSH_BATCH) {
-            deleted += self.sessions.delete_logins(batch, None)?.len() as u64;
-        }
-        Ok(deleted)
+            self.flush()?;
+            Ok(deleted)
+        })
+    }
+
+    fn flush_sessions<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>> {
+        StoreFuture::now(|| {
+            let mut deleted = flush_versioned::<Flow>(&self.sessions.flows, before)?
+                + flush_versioned::<LogoutFlow>(&self.sessions.logouts, before)?;
+            let mut expired = Vec::new();
+            for entry in self.sessions.logins.iter() {
+                let (sid, bytes) = entry.map_err(Error::internal)?;
+                if decode::<LoginSession>(&bytes)?.expires_at < before {
+                    expired.push((sid, Some(bytes)));
+                }
+            }
+            for batch in expired.chunks(FLUSH_BATCH) {
+                deleted += self.sessions.delete_logins(batch, None)?.len() as u64;
+            }
+            Ok(deleted)
+        })
     }
 }

@@ -45,7 +45,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
+use super::StoreFuture;
 use serde::{Deserialize, Serialize};
 use sled::transaction::{
     ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
@@ -144,7 +144,7 @@ impl SledStore {
     /// transaction waits for the global lock, and deadlock (spacejam/sled#1308; seen here
     /// with 32 concurrent redemptions). The blocking flush runs on the caller's thread and
     /// leaves the pool free to write.
-    pub(super) async fn flush(&self) -> Result<()> {
+    pub(super) fn flush(&self) -> Result<()> {
         self.db.flush().map_err(Error::internal)?;
         Ok(())
     }
@@ -275,42 +275,47 @@ pub(super) fn compound(first: &str, second: &str) -> Vec<u8> {
     key
 }
 
-#[async_trait]
 impl KeyStore for SledStore {
-    async fn put_key(&self, key: StoredKey) -> Result<()> {
-        let new_seq = self.db.generate_id().map_err(Error::internal)?;
-        let kid = key.kid.as_bytes();
-        self.keys
-            .transaction(|keys| {
-                let seq = match keys.get(kid)? {
-                    Some(bytes) => decode::<KeyEntry>(&bytes).map_err(abort)?.seq,
-                    None => new_seq,
-                };
-                let entry = KeyEntry {
-                    seq,
-                    key: key.clone(),
-                };
-                keys.insert(kid, encode(&entry).map_err(abort)?)?;
-                Ok(())
-            })
-            .map_err(tx_error)?;
-        self.flush().await
+    fn put_key<'a>(&'a self, key: StoredKey) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            let new_seq = self.db.generate_id().map_err(Error::internal)?;
+            let kid = key.kid.as_bytes();
+            self.keys
+                .transaction(|keys| {
+                    let seq = match keys.get(kid)? {
+                        Some(bytes) => decode::<KeyEntry>(&bytes).map_err(abort)?.seq,
+                        None => new_seq,
+                    };
+                    let entry = KeyEntry {
+                        seq,
+                        key: key.clone(),
+                    };
+                    keys.insert(kid, encode(&entry).map_err(abort)?)?;
+                    Ok(())
+                })
+                .map_err(tx_error)?;
+            self.flush()
+        })
     }
 
-    async fn keys(&self) -> Result<Vec<StoredKey>> {
-        let mut entries = self
-            .keys
-            .iter()
-            .values()
-            .map(|v| decode::<KeyEntry>(&v.map_err(Error::internal)?))
-            .collect::<Result<Vec<_>>>()?;
-        entries.sort_by_key(|e| e.seq);
-        Ok(entries.into_iter().map(|e| e.key).collect())
+    fn keys<'a>(&'a self) -> StoreFuture<'a, Result<Vec<StoredKey>>> {
+        StoreFuture::now(|| {
+            let mut entries = self
+                .keys
+                .iter()
+                .values()
+                .map(|v| decode::<KeyEntry>(&v.map_err(Error::internal)?))
+                .collect::<Result<Vec<_>>>()?;
+            entries.sort_by_key(|e| e.seq);
+            Ok(entries.into_iter().map(|e| e.key).collect())
+        })
     }
 
-    async fn delete_key(&self, kid: &str) -> Result<bool> {
-        let existed = self.keys.remove(kid).map_err(Error::internal)?.is_some();
-        self.flush().await?;
-        Ok(existed)
+    fn delete_key<'a>(&'a self, kid: &'a str) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::now(|| {
+            let existed = self.keys.remove(kid).map_err(Error::internal)?.is_some();
+            self.flush()?;
+            Ok(existed)
+        })
     }
 }

@@ -49,7 +49,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use super::StoreFuture;
 use serde::Deserialize;
 use sled::IVec;
 
@@ -236,120 +236,138 @@ impl SledStore {
     }
 }
 
-#[async_trait]
 impl TokenStore for SledStore {
-    async fn insert_tokens(&self, tokens: Vec<TokenRecord>) -> Result<()> {
-        self.insert_records(&tokens)
+    fn insert_tokens<'a>(&'a self, tokens: Vec<TokenRecord>) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| self.insert_records(&tokens))
     }
 
-    async fn get_token(&self, signature: &str) -> Result<Option<Arc<TokenRecord>>> {
-        let Some(bytes) = self.tokens.get(signature).map_err(Error::internal)? else {
-            return Ok(None);
-        };
-        let mut rec: TokenRecord = decode(&bytes)?;
-        if rec.status == TokenStatus::Active && self.grant_revoked(&rec.grant_id)? {
-            rec.status = TokenStatus::Revoked;
-        }
-        Ok(Some(Arc::new(rec)))
+    fn get_token<'a>(
+        &'a self,
+        signature: &'a str,
+    ) -> StoreFuture<'a, Result<Option<Arc<TokenRecord>>>> {
+        StoreFuture::now(|| {
+            let Some(bytes) = self.tokens.get(signature).map_err(Error::internal)? else {
+                return Ok(None);
+            };
+            let mut rec: TokenRecord = decode(&bytes)?;
+            if rec.status == TokenStatus::Active && self.grant_revoked(&rec.grant_id)? {
+                rec.status = TokenStatus::Revoked;
+            }
+            Ok(Some(Arc::new(rec)))
+        })
     }
 
-    async fn consume_code(&self, signature: &str) -> Result<Consumed> {
-        let outcome = match self.transition(
-            signature,
-            Some(TokenKind::AuthorizationCode),
-            TokenStatus::Consumed,
-            || Ok(()),
-        )? {
-            Transition::Moved(rec) => Consumed::Redeemed(Arc::new(rec)),
-            Transition::Inactive(grant_id) => Consumed::AlreadyUsed { grant_id },
-            Transition::NotFound => return Ok(Consumed::NotFound),
-        };
-        self.flush().await?;
-        Ok(outcome)
+    fn consume_code<'a>(&'a self, signature: &'a str) -> StoreFuture<'a, Result<Consumed>> {
+        StoreFuture::now(|| {
+            let outcome = match self.transition(
+                signature,
+                Some(TokenKind::AuthorizationCode),
+                TokenStatus::Consumed,
+                || Ok(()),
+            )? {
+                Transition::Moved(rec) => Consumed::Redeemed(Arc::new(rec)),
+                Transition::Inactive(grant_id) => Consumed::AlreadyUsed { grant_id },
+                Transition::NotFound => return Ok(Consumed::NotFound),
+            };
+            self.flush()?;
+            Ok(outcome)
+        })
     }
 
-    async fn rotate_refresh(
-        &self,
-        signature: &str,
+    fn rotate_refresh<'a>(
+        &'a self,
+        signature: &'a str,
         replacements: Vec<TokenRecord>,
-    ) -> Result<Rotated> {
-        let outcome = match self.transition(
-            signature,
-            Some(TokenKind::RefreshToken),
-            TokenStatus::Rotated,
-            || self.refuse_revoked(&replacements),
-        )? {
-            Transition::Moved(rec) => self
-                .insert_records(&replacements)
-                .map(|()| Rotated::Rotated(Arc::new(rec))),
-            Transition::Inactive(grant_id) => Ok(Rotated::AlreadyUsed { grant_id }),
-            Transition::NotFound => return Ok(Rotated::NotFound),
-        };
-        self.flush().await?;
-        outcome
+    ) -> StoreFuture<'a, Result<Rotated>> {
+        StoreFuture::now(|| {
+            let outcome = match self.transition(
+                signature,
+                Some(TokenKind::RefreshToken),
+                TokenStatus::Rotated,
+                || self.refuse_revoked(&replacements),
+            )? {
+                Transition::Moved(rec) => self
+                    .insert_records(&replacements)
+                    .map(|()| Rotated::Rotated(Arc::new(rec))),
+                Transition::Inactive(grant_id) => Ok(Rotated::AlreadyUsed { grant_id }),
+                Transition::NotFound => return Ok(Rotated::NotFound),
+            };
+            self.flush()?;
+            outcome
+        })
     }
 
-    async fn revoke_token(&self, signature: &str) -> Result<bool> {
-        let existed = !matches!(
-            self.transition(signature, None, TokenStatus::Revoked, || Ok(()))?,
-            Transition::NotFound
-        );
-        self.flush().await?;
-        Ok(existed)
+    fn revoke_token<'a>(&'a self, signature: &'a str) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::now(|| {
+            let existed = !matches!(
+                self.transition(signature, None, TokenStatus::Revoked, || Ok(()))?,
+                Transition::NotFound
+            );
+            self.flush()?;
+            Ok(existed)
+        })
     }
 
-    async fn revoke_grant(&self, grant_id: &str) -> Result<()> {
-        self.mark_revoked(grant_id)?;
-        self.flush().await
+    fn revoke_grant<'a>(&'a self, grant_id: &'a str) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            self.mark_revoked(grant_id)?;
+            self.flush()
+        })
     }
 
-    async fn revoke_client_tokens(&self, client_id: &str) -> Result<u64> {
-        let mut count = 0;
-        let mut grants = HashSet::new();
-        for entry in self.tokens.iter() {
-            let (_, bytes) = entry.map_err(Error::internal)?;
-            let head: RecordHead<'_> = decode(&bytes)?;
-            if head.client_id == client_id {
-                count += 1;
-                if !grants.contains(head.grant_id.as_ref()) {
-                    grants.insert(head.grant_id.into_owned());
+    fn revoke_client_tokens<'a>(&'a self, client_id: &'a str) -> StoreFuture<'a, Result<u64>> {
+        StoreFuture::now(|| {
+            let mut count = 0;
+            let mut grants = HashSet::new();
+            for entry in self.tokens.iter() {
+                let (_, bytes) = entry.map_err(Error::internal)?;
+                let head: RecordHead<'_> = decode(&bytes)?;
+                if head.client_id == client_id {
+                    count += 1;
+                    if !grants.contains(head.grant_id.as_ref()) {
+                        grants.insert(head.grant_id.into_owned());
+                    }
                 }
             }
-        }
-        for grant_id in &grants {
-            self.mark_revoked(grant_id)?;
-        }
-        self.flush().await?;
-        Ok(count)
+            for grant_id in &grants {
+                self.mark_revoked(grant_id)?;
+            }
+            self.flush()?;
+            Ok(count)
+        })
     }
 
-    async fn flush_inactive(&self, before: i64) -> Result<u64> {
-        // The markers as they were before the scan: a grant revoked later is left alone.
-        let markers = self
-            .revoked_grants
-            .iter()
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(Error::internal)?;
-        // The latest expiry of each marked grant's records.
-        let mut latest: HashMap<IVec, Option<i64>> = markers
-            .iter()
-            .map(|(grant_id, _)| (grant_id.clone(), None))
-            .collect();
-        let mut deleted = 0;
-        for entry in self.tokens.iter() {
-            let (signature, bytes) = entry.map_err(Error::internal)?;
-            let head: RecordHead<'_> = decode(&bytes)?;
-            if let Some(l) = latest.get_mut(head.grant_id.as_bytes()) {
-                *l = Some(l.map_or(head.expires_at, |l| l.max(head.expires_at)));
+    fn flush_inactive<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>> {
+        StoreFuture::now(|| {
+            // The markers as they were before the scan: a grant revoked later is left alone.
+            let markers = self
+                .revoked_grants
+                .iter()
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(Error::internal)?;
+            // The latest expiry of each marked grant's records.
+            let mut latest: HashMap<IVec, Option<i64>> = markers
+                .iter()
+                .map(|(grant_id, _)| (grant_id.clone(), None))
+                .collect();
+            let mut deleted = 0;
+            for entry in self.tokens.iter() {
+                let (signature, bytes) = entry.map_err(Error::internal)?;
+                let head: RecordHead<'_> = decode(&bytes)?;
+                if let Some(l) = latest.get_mut(head.grant_id.as_bytes()) {
+                    *l = Some(l.map_or(head.expires_at, |l| l.max(head.expires_at)));
+                }
+                if head.expires_at < before
+                    && self.delete_expired(&signature, bytes.clone(), before)?
+                {
+                    deleted += 1;
+                }
             }
-            if head.expires_at < before && self.delete_expired(&signature, bytes.clone(), before)? {
-                deleted += 1;
+            for (grant_id, bytes) in &markers {
+                let seen = latest.get(grant_id).copied().flatten();
+                self.settle_marker(grant_id, bytes, seen, before)?;
             }
-        }
-        for (grant_id, bytes) in &markers {
-            let seen = latest.get(grant_id).copied().flatten();
-            self.settle_marker(grant_id, bytes, seen, before)?;
-        }
-        Ok(deleted)
+            Ok(deleted)
+        })
     }
 }

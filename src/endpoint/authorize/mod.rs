@@ -290,7 +290,11 @@ impl Provider {
         });
         // A browser session of another subject is not taken over: a new one starts. With
         // no browser session, the flow's session id is already a fresh one.
-        if flow.known_subject.as_deref().is_some_and(|known| known != login.subject) {
+        if flow
+            .known_subject
+            .as_deref()
+            .is_some_and(|known| known != login.subject)
+        {
             next.session_id = self.new_id();
         }
 
