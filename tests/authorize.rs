@@ -167,6 +167,12 @@ async fn end_to_end_code_flow_with_pkce_and_verified_id_token() {
     assert_eq!(claims["auth_time"], f.provider.now().unix_timestamp());
     assert!(claims["sid"].as_str().is_some_and(|s| !s.is_empty()));
     assert_eq!(
+        claims["sid"],
+        req.session_id.as_str(),
+        "the login request names the session the login starts"
+    );
+    assert_eq!(b.cookie.as_deref(), Some(req.session_id.as_str()));
+    assert_eq!(
         claims["at_hash"],
         portcullis::token::jwt::half_hash(&tokens.access_token)
     );
@@ -499,9 +505,15 @@ async fn prompt_login_and_max_age_force_reauthentication() {
         "login_required"
     );
 
+    let first_sid = b.cookie.clone().expect("a remembered login");
     let mut login = p.clone();
     login.push(("prompt", "login"));
     let out = login_and_consent(&f, &mut b, &login, "alice", &["openid"]).await;
+    assert_eq!(
+        b.cookie.as_deref(),
+        Some(first_sid.as_str()),
+        "re-authenticating the same subject keeps the session"
+    );
     let code = redirect(&out)["code"].clone();
     let tokens = f.exchange(&code, &c).await.unwrap();
     let claims = verify_id_token(
@@ -513,6 +525,12 @@ async fn prompt_login_and_max_age_force_reauthentication() {
         claims["auth_time"].as_i64().unwrap() > first_auth,
         "prompt=login gives a later auth_time"
     );
+
+    // Another subject logging in on this browser does not take the session over.
+    let out = login_and_consent(&f, &mut b, &login, "bob", &["openid"]).await;
+    redirect(&out);
+    let bob_sid = b.cookie.clone().expect("a remembered login");
+    assert_ne!(bob_sid, first_sid, "a new subject starts a new session");
 }
 
 #[tokio::test]
