@@ -27,7 +27,13 @@ impl Params {
     pub fn parse(bytes: &[u8]) -> Self {
         let mut decoded = Vec::with_capacity(bytes.len());
         let mut ends = SmallVec::new();
-        for pair in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let pairs = memchr::memchr_iter(b'&', bytes).chain([bytes.len()]);
+        let mut start = 0;
+        for end in pairs {
+            let pair = &bytes[std::mem::replace(&mut start, end + 1)..end];
+            if pair.is_empty() {
+                continue;
+            }
             let (name, value) = match memchr::memchr(b'=', pair) {
                 Some(i) => (&pair[..i], &pair[i + 1..]),
                 None => (pair, &[][..]),

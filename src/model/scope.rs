@@ -5,8 +5,20 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use smallvec::SmallVec;
 
 use crate::error::{Error, Result};
+
+/// The characters a scope token may hold (RFC 6749 §3.3: `%x21 / %x23-5B / %x5D-7E`).
+const ALLOWED: [bool; 256] = {
+    let mut allowed = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        allowed[b] = b == 0x21 || (b >= 0x23 && b <= 0x5b) || (b >= 0x5d && b <= 0x7e);
+        b += 1;
+    }
+    allowed
+};
 
 /// A set of scope tokens, in the order first given, without duplicates.
 ///
@@ -20,39 +32,41 @@ impl Scope {
     /// RFC 6749 §3.3 allows (`%x21 / %x23-5B / %x5D-7E`). Repeated tokens and extra
     /// spaces are dropped; a string that has neither is kept as it is.
     pub fn parse(s: &str) -> Result<Self> {
-        let allowed = |b: u8| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b);
-        // One pass: check the characters, count the tokens, look for stray spaces.
-        let (mut count, mut single_spaced, mut after_space) = (0usize, true, true);
-        for b in s.bytes() {
+        // One pass: check the characters and find the tokens.
+        let mut tokens: SmallVec<[&str; 8]> = SmallVec::new();
+        let mut start = None;
+        for (i, b) in s.bytes().enumerate() {
             if b == b' ' {
-                single_spaced &= !after_space;
-                after_space = true;
-            } else if allowed(b) {
-                count += usize::from(after_space);
-                after_space = false;
+                if let Some(from) = start.take() {
+                    tokens.push(&s[from..i]);
+                }
+            } else if ALLOWED[usize::from(b)] {
+                start.get_or_insert(i);
             } else {
                 return Err(Error::invalid_scope(
                     "The scope contains a character RFC 6749 §3.3 does not allow.",
                 ));
             }
         }
-        single_spaced &= s.is_empty() || !after_space;
-        let tokens = || s.split(' ').filter(|t| !t.is_empty());
+        if let Some(from) = start {
+            tokens.push(&s[from..]);
+        }
         // Quadratic for the few tokens of real requests; a set for hostile lists.
-        let repeats = if count <= 16 {
-            tokens()
-                .enumerate()
-                .any(|(i, t)| tokens().take(i).any(|u| u == t))
+        let repeats = if tokens.len() <= 16 {
+            (1..tokens.len()).any(|i| tokens[..i].contains(&tokens[i]))
         } else {
-            let mut seen = HashSet::with_capacity(count);
-            !tokens().all(|t| seen.insert(t))
+            let mut seen = HashSet::with_capacity(tokens.len());
+            !tokens.iter().all(|t| seen.insert(*t))
         };
+        // Single-spaced: exactly one space between tokens, none around them.
+        let single_spaced =
+            s.len() + 1 == tokens.iter().map(|t| t.len() + 1).sum::<usize>() || s.is_empty();
         if !repeats && single_spaced {
             return Ok(Self(s.into()));
         }
-        let mut seen = HashSet::with_capacity(count);
+        let mut seen = HashSet::with_capacity(tokens.len());
         let mut out = String::with_capacity(s.len());
-        for token in tokens().filter(|t| seen.insert(*t)) {
+        for token in tokens.into_iter().filter(|t| seen.insert(*t)) {
             if !out.is_empty() {
                 out.push(' ');
             }
