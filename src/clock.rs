@@ -9,6 +9,12 @@ use time::{Duration, OffsetDateTime};
 pub trait Clock: Send + Sync + 'static {
     /// The current instant.
     fn now(&self) -> OffsetDateTime;
+
+    /// The current time in whole seconds since the Unix epoch (rounded down), as tokens
+    /// and sessions record it. The default derives it from [`now`](Self::now).
+    fn unix_now(&self) -> i64 {
+        self.now().unix_timestamp()
+    }
 }
 
 /// The system's wall clock.
@@ -18,6 +24,19 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
+    }
+
+    /// Read without building a date: the engine asks for seconds a dozen times a flow.
+    fn unix_now(&self) -> i64 {
+        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(since) => i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+            // Before 1970: round down, as `unix_timestamp` does.
+            Err(e) => {
+                let before = e.duration();
+                let secs = i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
+                -secs - i64::from(before.subsec_nanos() > 0)
+            }
+        }
     }
 }
 
@@ -62,6 +81,12 @@ impl Clock for MockClock {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
+
+    fn unix_now(&self) -> i64 {
+        self.unix_nanos
+            .load(Ordering::SeqCst)
+            .div_euclid(1_000_000_000)
+    }
 }
 
 fn to_nanos(at: OffsetDateTime) -> i64 {
@@ -71,6 +96,19 @@ fn to_nanos(at: OffsetDateTime) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_now_agrees_with_now() {
+        let mock = MockClock::new(time::macros::datetime!(1969-12-31 23:59:59.5 UTC));
+        assert_eq!(mock.unix_now(), mock.now().unix_timestamp());
+        assert_eq!(mock.unix_now(), -1);
+        mock.advance(Duration::milliseconds(700));
+        assert_eq!(mock.unix_now(), 0);
+        assert_eq!(mock.unix_now(), mock.now().unix_timestamp());
+        let before = SystemClock.now().unix_timestamp();
+        let secs = SystemClock.unix_now();
+        assert!((before..=before + 1).contains(&secs));
+    }
 
     #[test]
     fn mock_clock_clones_share_time() {

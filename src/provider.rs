@@ -80,6 +80,11 @@ impl Provider {
         self.inner.clock.now()
     }
 
+    /// The current time in Unix seconds, from the injected clock.
+    pub fn unix_now(&self) -> i64 {
+        self.inner.clock.unix_now()
+    }
+
     /// The injected entropy.
     pub fn entropy(&self) -> &dyn Entropy {
         &*self.inner.entropy
@@ -166,7 +171,7 @@ impl ProviderBuilder {
             .ok_or_else(|| Error::invalid_request("The provider needs a store."))?;
         let signer = match self.signer {
             Some(s) => s,
-            None => default_signer(&*store, &config, self.clock.now().unix_timestamp()).await?,
+            None => default_signer(&*store, &config, self.clock.unix_now()).await?,
         };
         Ok(Provider {
             inner: Arc::new(Inner {

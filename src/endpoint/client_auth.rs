@@ -54,7 +54,7 @@ impl ClientCredentials {
     pub fn parse(params: &Params, authorization: Option<&str>) -> Result<Self> {
         let body_id = params.get("client_id")?;
         let body_secret = params.get("client_secret")?;
-        if let Some(header) = authorization.filter(|h| !h.trim().is_empty()) {
+        if let Some(header) = authorization.filter(|h| !h.trim_ascii().is_empty()) {
             let (client_id, client_secret) = parse_basic(header)?;
             if body_secret.is_some() {
                 return Err(Error::invalid_request(
@@ -112,13 +112,13 @@ impl ClientCredentials {
 
 fn parse_basic(header: &str) -> Result<(String, String)> {
     let bad = || Error::invalid_client("The Authorization header is not valid Basic credentials.");
-    let (scheme, value) = header.trim().split_once(' ').ok_or_else(bad)?;
+    let (scheme, value) = header.trim_ascii().split_once(' ').ok_or_else(bad)?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(bad());
     }
     // Decoded on the stack: real credentials are far shorter than the buffer.
     let mut buf = [0u8; 512];
-    let value = value.trim();
+    let value = value.trim_ascii();
     let heap;
     let decoded: &[u8] = match STANDARD.decode_slice(value, &mut buf) {
         Ok(len) => &buf[..len],
@@ -174,7 +174,7 @@ impl Provider {
                 return Err(failed());
             }
             let expires = client.client_secret_expires_at;
-            if expires != 0 && self.now().unix_timestamp() >= expires {
+            if expires != 0 && self.unix_now() >= expires {
                 return Err(Error::invalid_client("The client secret has expired."));
             }
         }

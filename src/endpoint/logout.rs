@@ -144,7 +144,7 @@ impl Provider {
             (Ok(h), Ok(r), Ok(s), Ok(c)) => (h, r, s, c),
             (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return page(e),
         };
-        let now = self.now().unix_timestamp();
+        let now = self.unix_now();
         let browser = match session_cookie {
             Some(sid) => self
                 .store()
@@ -293,7 +293,7 @@ impl Provider {
     }
 
     async fn logout_flow(&self, challenge: &str) -> Result<LogoutFlow> {
-        let now = self.now().unix_timestamp();
+        let now = self.unix_now();
         self.store()
             .get_logout(challenge)
             .await?
@@ -432,7 +432,7 @@ impl Provider {
         clients.sort();
         clients.dedup();
         let issuer = &self.config().issuer;
-        let now = self.now().unix_timestamp();
+        let now = self.unix_now();
         let mut front = Vec::new();
         let mut back = Vec::new();
         for id in clients {

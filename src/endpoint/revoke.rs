@@ -124,7 +124,7 @@ impl Provider {
         let Some(record) = super::introspect::lookup(self, &request.token).await? else {
             return Ok(Revocation::Nothing);
         };
-        let now = self.now().unix_timestamp();
+        let now = self.unix_now();
         let live = now < record.expires_at
             && match record.kind {
                 TokenKind::AccessToken => record.status == TokenStatus::Active,

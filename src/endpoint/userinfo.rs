@@ -151,7 +151,7 @@ impl Provider {
         };
         claims.insert("iss".to_owned(), self.config().issuer.as_str().into());
         claims.insert("aud".to_owned(), client.client_id.as_str().into());
-        claims.insert("iat".to_owned(), self.now().unix_timestamp().into());
+        claims.insert("iat".to_owned(), self.unix_now().into());
         let payload = serde_json::to_vec(&claims).map_err(Error::internal)?;
         Ok(Userinfo::Jwt(self.signer().sign(alg, "JWT", &payload)?))
     }

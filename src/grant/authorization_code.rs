@@ -63,7 +63,7 @@ impl Provider {
         let code = self
             .opaque()
             .mint(TokenKind::AuthorizationCode, self.entropy());
-        let now = self.now().unix_timestamp();
+        let now = self.unix_now();
         let record = crate::model::TokenRecord {
             signature: code.signature,
             kind: TokenKind::AuthorizationCode,
@@ -123,7 +123,7 @@ pub(crate) async fn exchange(
             "The authorization code was issued to another client.",
         ));
     }
-    if provider.now().unix_timestamp() >= record.expires_at {
+    if provider.unix_now() >= record.expires_at {
         return Err(Error::invalid_grant("The authorization code has expired."));
     }
     let binding = record.code.as_ref().ok_or_else(invalid)?;

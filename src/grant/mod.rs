@@ -70,7 +70,7 @@ impl Issue<'_> {
 
     /// Mints the access token (opaque or JWT), the refresh token and the ID token.
     pub fn mint(&self, provider: &Provider) -> Result<Minted> {
-        let now = provider.now().unix_timestamp();
+        let now = provider.unix_now();
         let config = provider.config();
         let client_id: Arc<str> = self.client.client_id.as_str().into();
         let (access_token, access_record) = match config.access_token_strategy(self.client) {

@@ -46,7 +46,7 @@ pub(crate) async fn refresh(
         }
         _ => return Err(invalid()),
     }
-    if provider.now().unix_timestamp() >= record.expires_at {
+    if provider.unix_now() >= record.expires_at {
         return Err(Error::invalid_grant("The refresh token has expired."));
     }
     let scope = match scope {

@@ -138,7 +138,7 @@ impl Provider {
 
     /// The flow with this id, unless expired.
     pub(crate) async fn live_flow(&self, id: &str) -> Result<Option<Flow>> {
-        let now = self.now().unix_timestamp();
+        let now = self.unix_now();
         Ok(self
             .store()
             .get_flow(id)
@@ -195,7 +195,7 @@ impl Provider {
             Err(e) => return Ok(self.redirect_error(target, e)),
         };
 
-        let now = self.now().unix_timestamp();
+        let now = self.unix_now();
         let session = match session_cookie {
             Some(sid) => self
                 .store()
@@ -282,7 +282,7 @@ impl Provider {
         let Some(client) = self.store().get_client(&flow.request.client_id).await? else {
             return page(Error::invalid_client("The client does not exist."));
         };
-        let now = self.now().unix_timestamp();
+        let now = self.unix_now();
         next.auth_time = Some(if flow.login_skip {
             flow.auth_time.unwrap_or(now)
         } else {
@@ -460,7 +460,7 @@ impl Provider {
             Ok(s) => s,
             Err(e) => return Ok(self.redirect_error(target, e)),
         };
-        let now = self.now().unix_timestamp();
+        let now = self.unix_now();
         self.store()
             .put_consent(ConsentSession {
                 id: flow.id.to_string(),
