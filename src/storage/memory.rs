@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 
+use super::memory_assertions::AssertionIds;
 use super::{
     ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, SessionSelector,
     SessionStore, TokenStore, MARKER_UNTIL_FIRST_FLUSH, REVOKED_GRANT_GRACE,
@@ -31,6 +32,7 @@ pub struct MemoryStore {
     tokens: Arc<RwLock<Tokens>>,
     keys: Arc<RwLock<Vec<StoredKey>>>,
     sessions: Arc<RwLock<Sessions>>,
+    assertion_ids: Arc<RwLock<AssertionIds>>,
 }
 
 #[derive(Debug, Default)]
@@ -353,7 +355,12 @@ impl TokenStore for MemoryStore {
         Ok(count)
     }
 
+    async fn use_assertion_id(&self, client_id: &str, jti: &str, expires_at: i64) -> Result<bool> {
+        Ok(write(&self.assertion_ids).use_once(client_id, jti, expires_at))
+    }
+
     async fn flush_inactive(&self, before: i64) -> Result<u64> {
+        let ids = write(&self.assertion_ids).flush(before);
         let mut t = write(&self.tokens);
         let Tokens {
             by_signature,
@@ -378,7 +385,7 @@ impl TokenStore for MemoryStore {
             };
         }
         revoked_grants.retain(|_, until| *until >= before);
-        Ok((count - by_signature.len()) as u64)
+        Ok((count - by_signature.len()) as u64 + ids)
     }
 }
 

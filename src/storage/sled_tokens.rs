@@ -31,6 +31,8 @@
 //!   the number of stored records (all clients'); it is a rare admin operation (client
 //!   deletion, `DELETE /admin/oauth2/tokens`). A token issued to the client while the
 //!   scan runs may escape it, as it could escape any revocation that precedes it.
+//! - `use_assertion_id`: one compare-and-swap in `assertion_ids` (`sled_assertions.rs`),
+//!   flushed before returning a first use.
 //! - `flush_inactive`: also one scan of `tokens`. It deletes the records that expired
 //!   (compare-and-swap, so a record changed meanwhile is read again) and, for every
 //!   marker that existed before the scan, learns the latest expiry of the grant's
@@ -323,7 +325,16 @@ impl TokenStore for SledStore {
         Ok(count)
     }
 
+    async fn use_assertion_id(&self, client_id: &str, jti: &str, expires_at: i64) -> Result<bool> {
+        let first = self.insert_assertion_id(client_id, jti, expires_at)?;
+        if first {
+            self.flush().await?;
+        }
+        Ok(first)
+    }
+
     async fn flush_inactive(&self, before: i64) -> Result<u64> {
+        let mut deleted = self.flush_assertion_ids(before)?;
         // The markers as they were before the scan: a grant revoked later is left alone.
         let markers = self
             .revoked_grants
@@ -335,7 +346,6 @@ impl TokenStore for SledStore {
             .iter()
             .map(|(grant_id, _)| (grant_id.clone(), None))
             .collect();
-        let mut deleted = 0;
         for entry in self.tokens.iter() {
             let (signature, bytes) = entry.map_err(Error::internal)?;
             let head: RecordHead<'_> = decode(&bytes)?;
