@@ -120,10 +120,14 @@ fn check_assertion_keys(
     let alg = signing_alg
         .map(|a| {
             client_assertion::signing_alg(a).ok_or_else(|| {
+                let names: Vec<&str> = client_assertion::SIGNING_ALGS
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect();
                 metadata_error(format!(
-                    "The token_endpoint_auth_signing_alg '{}' is not supported; use one of \
-                     RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA.",
-                    printable(a)
+                    "The token_endpoint_auth_signing_alg '{}' is not supported; use one of {}.",
+                    printable(a),
+                    names.join(", ")
                 ))
             })
         })
