@@ -42,6 +42,10 @@
 //!   for the 256-bit secrets the server generates (fast, and safe at that entropy),
 //!   PBKDF2-SHA256 (25,000 iterations) for secrets a caller chose.
 //! - A client must authenticate with the method it registered.
+//! - A `private_key_jwt` assertion is verified against the client's registered public
+//!   keys (inline `jwks`; a sans-IO engine fetches no `jwks_uri`) with an asymmetric
+//!   algorithm, must name this server in `aud`, may live at most an hour, and its `jti`
+//!   is accepted once ([`token::client_assertion`](crate::token::client_assertion)).
 //! - PKCE is required for public clients (optionally for all), S256 only unless `plain`
 //!   is enabled, and a `code_verifier` without a challenge is refused (downgrade).
 //! - An authorization code is redeemed at most once; presenting it again revokes every

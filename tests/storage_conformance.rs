@@ -856,6 +856,82 @@ async fn flush_inactive_keeps_needed_markers<S: Storage + Clone>(store: S) {
         .expect("an expired marker is flushed");
 }
 
+async fn assertion_id_used_once<S: Storage + Clone>(store: S) {
+    assert!(store.use_assertion_id("app", "j1", NOW + 60).await.unwrap());
+    assert!(
+        !store.use_assertion_id("app", "j1", NOW + 60).await.unwrap(),
+        "a second use is a replay"
+    );
+    assert!(
+        !store
+            .use_assertion_id("app", "j1", NOW + 9999)
+            .await
+            .unwrap(),
+        "another expiry does not make it new"
+    );
+    assert!(
+        store
+            .use_assertion_id("other", "j1", NOW + 60)
+            .await
+            .unwrap(),
+        "ids are per client"
+    );
+    assert!(store.use_assertion_id("app", "j2", NOW + 60).await.unwrap());
+    assert!(
+        store.use_assertion_id("ap", "pj1", NOW + 60).await.unwrap(),
+        "no (client, jti) pair is mistaken for another"
+    );
+}
+
+async fn concurrent_assertion_id_use<S: Storage + Clone>(store: S) {
+    const TASKS: usize = 32;
+    let barrier = Arc::new(Barrier::new(TASKS));
+    let handles: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.use_assertion_id("app", "jti-1", NOW + 60).await
+            })
+        })
+        .collect();
+    let mut first = 0;
+    for h in handles {
+        if h.await.unwrap().expect("no error under contention") {
+            first += 1;
+        }
+    }
+    assert_eq!(first, 1, "exactly one use is the first");
+}
+
+async fn flush_inactive_drops_expired_assertion_ids<S: Storage + Clone>(store: S) {
+    for (jti, expires_at) in [("old", NOW - 1), ("edge", NOW), ("live", NOW + 100)] {
+        assert!(store
+            .use_assertion_id("app", jti, expires_at)
+            .await
+            .unwrap());
+    }
+    assert_eq!(store.flush_inactive(NOW).await.unwrap(), 1);
+    assert!(
+        store.use_assertion_id("app", "old", NOW - 1).await.unwrap(),
+        "an expired id is forgotten by the flush"
+    );
+    assert!(
+        !store.use_assertion_id("app", "edge", NOW).await.unwrap(),
+        "expiring exactly at `before` is kept"
+    );
+    assert!(!store
+        .use_assertion_id("app", "live", NOW + 100)
+        .await
+        .unwrap());
+    assert_eq!(store.flush_inactive(NOW + 101).await.unwrap(), 3);
+    assert!(store
+        .use_assertion_id("app", "live", NOW + 500)
+        .await
+        .unwrap());
+}
+
 async fn keys_put_list_delete<S: Storage + Clone>(store: S) {
     assert!(store.keys().await.unwrap().is_empty());
     let k1 = key("k1", KeyState::Retired { until: NOW + 10 }, NOW - 20);
@@ -1279,6 +1355,9 @@ conformance!(
     revoke_client_tokens_scoped,
     flush_inactive_removes_expired_only,
     flush_inactive_keeps_needed_markers,
+    assertion_id_used_once,
+    concurrent_assertion_id_use,
+    flush_inactive_drops_expired_assertion_ids,
     keys_put_list_delete,
     revoke_grant_without_tokens,
     flow_create_get_update,
@@ -1337,6 +1416,10 @@ async fn sled_state_survives_reopen() {
             store.put_consent(c.clone()).await.unwrap();
         }
         store.revoke_grant("g-empty").await.unwrap();
+        assert!(store
+            .use_assertion_id("app", "jti-1", NOW + 60)
+            .await
+            .unwrap());
         // Revocations, the last writes before the store is dropped.
         store
             .delete_login_sessions(SessionSelector::Subject("alice"))
@@ -1359,6 +1442,13 @@ async fn sled_state_survives_reopen() {
             grant_id: "g2".into()
         },
         "a consumed code stays consumed"
+    );
+    assert!(
+        !store
+            .use_assertion_id("app", "jti-1", NOW + 60)
+            .await
+            .unwrap(),
+        "a used assertion id stays used"
     );
     assert_eq!(
         store

@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::keys::Algorithm;
 use crate::model::{AccessTokenStrategy, AuthMethod, Client, ClientLifespans, GrantType, Scope};
 use crate::storage::{ClientPage, ClientQuery};
+use crate::token::client_assertion;
 use crate::token::secret::{self, SecretHash};
 use crate::Provider;
 
@@ -107,6 +108,51 @@ fn check_alg(field: &str, value: &Option<String>, allow_none: bool) -> Result<()
     }
 }
 
+/// Checks the `private_key_jwt` fields: a supported signing algorithm if one is named, a
+/// `jwks` of public keys only if one is given, and for a `private_key_jwt` client a
+/// `jwks` with a key that can verify its assertions. A `jwks_uri` is not enough: the
+/// engine does no IO, so it cannot fetch one.
+fn check_assertion_keys(
+    method: AuthMethod,
+    signing_alg: Option<&str>,
+    jwks: Option<&serde_json::Value>,
+) -> Result<()> {
+    let alg = signing_alg
+        .map(|a| {
+            client_assertion::signing_alg(a).ok_or_else(|| {
+                let names: Vec<&str> = client_assertion::SIGNING_ALGS
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect();
+                metadata_error(format!(
+                    "The token_endpoint_auth_signing_alg '{}' is not supported; use one of {}.",
+                    printable(a),
+                    names.join(", ")
+                ))
+            })
+        })
+        .transpose()?;
+    let set = jwks
+        .map(client_assertion::check_public_jwks)
+        .transpose()
+        .map_err(metadata_error)?;
+    if method != AuthMethod::PrivateKeyJwt {
+        return Ok(());
+    }
+    let set = set.ok_or_else(|| {
+        metadata_error(
+            "A private_key_jwt client needs its public keys in 'jwks' (a 'jwks_uri' is not \
+             supported: this server does not fetch URLs).",
+        )
+    })?;
+    if !client_assertion::has_verification_key(&set, alg) {
+        return Err(metadata_error(
+            "The jwks has no public key that can verify the client's assertions.",
+        ));
+    }
+    Ok(())
+}
+
 /// Normalises a response type (`"id_token code"` → `"code id_token"`).
 fn normalise_response_type(rt: &str) -> Result<String> {
     let mut parts: Vec<&str> = rt.split(' ').filter(|p| !p.is_empty()).collect();
@@ -198,6 +244,15 @@ impl ClientRequest {
             &self.userinfo_signed_response_alg,
             true,
         )?;
+        let token_endpoint_auth_method = match &self.token_endpoint_auth_method {
+            Some(m) => parse_enum("token_endpoint_auth_method", m)?,
+            None => AuthMethod::default(),
+        };
+        check_assertion_keys(
+            token_endpoint_auth_method,
+            self.token_endpoint_auth_signing_alg.as_deref(),
+            self.jwks.as_ref(),
+        )?;
         let metadata = self
             .metadata
             .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
@@ -217,10 +272,7 @@ impl ClientRequest {
         )
         .map_err(|_| metadata_error("The scope has a character RFC 6749 does not allow."))?;
         client.audience = self.audience.unwrap_or_default();
-        client.token_endpoint_auth_method = match self.token_endpoint_auth_method {
-            Some(m) => parse_enum("token_endpoint_auth_method", &m)?,
-            None => AuthMethod::default(),
-        };
+        client.token_endpoint_auth_method = token_endpoint_auth_method;
         client.token_endpoint_auth_signing_alg = self.token_endpoint_auth_signing_alg;
         client.access_token_strategy = self
             .access_token_strategy
@@ -267,8 +319,9 @@ fn check_client_id(id: &str) -> Result<()> {
 
 impl Provider {
     /// Hashes a secret for `client`: a chosen one slowly, or a fresh generated one fast.
+    /// A client that does not authenticate with a secret gets none.
     fn new_secret(&self, client: &mut Client, chosen: Option<String>) -> Option<String> {
-        if client.is_public() {
+        if !client.authenticates_with_secret() {
             client.client_secret_hash = None;
             return None;
         }
@@ -306,10 +359,11 @@ impl Provider {
         };
         let chosen = request.client_secret.clone();
         request.apply(&mut client)?;
-        if client.is_public() && chosen.is_some() {
-            return Err(metadata_error(
-                "A client with token_endpoint_auth_method 'none' cannot have a secret.",
-            ));
+        if !client.authenticates_with_secret() && chosen.is_some() {
+            return Err(metadata_error(format!(
+                "A client with token_endpoint_auth_method '{}' cannot have a secret.",
+                client.token_endpoint_auth_method.as_str()
+            )));
         }
         let client_secret = self.new_secret(&mut client, chosen);
         self.store().create_client(client.clone()).await?;
@@ -359,7 +413,7 @@ impl Provider {
         request.apply(&mut client)?;
         let client_secret = match chosen {
             Some(s) => self.new_secret(&mut client, Some(s)),
-            None if client.is_public() => self.new_secret(&mut client, None),
+            None if !client.authenticates_with_secret() => self.new_secret(&mut client, None),
             None if client.client_secret_hash.is_none() => self.new_secret(&mut client, None),
             None => None,
         };

@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use crate::token::client_assertion::SIGNING_ALGS;
 use crate::Provider;
 
 impl Provider {
@@ -17,6 +18,7 @@ impl Provider {
             .collect();
         let mut userinfo_algs = vec!["none"];
         userinfo_algs.extend(&algs);
+        let assertion_algs: Vec<&str> = SIGNING_ALGS.iter().map(|(name, _)| *name).collect();
         let mut pkce = vec!["S256"];
         if config.pkce.allow_plain {
             pkce.push("plain");
@@ -41,11 +43,13 @@ impl Provider {
             "id_token_signing_alg_values_supported": algs,
             "userinfo_signing_alg_values_supported": userinfo_algs,
             "token_endpoint_auth_methods_supported": [
-                "client_secret_basic", "client_secret_post", "none"
+                "client_secret_basic", "client_secret_post", "private_key_jwt", "none"
             ],
+            "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
             "revocation_endpoint_auth_methods_supported": [
-                "client_secret_basic", "client_secret_post", "none"
+                "client_secret_basic", "client_secret_post", "private_key_jwt", "none"
             ],
+            "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
             "scopes_supported": ["openid", "offline_access", "offline"],
             "claims_supported": [
                 "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr",

@@ -247,6 +247,15 @@ impl Client {
         self.token_endpoint_auth_method == AuthMethod::None
     }
 
+    /// Whether the client authenticates with a secret (`client_secret_basic` or
+    /// `client_secret_post`); public and `private_key_jwt` clients have none.
+    pub fn authenticates_with_secret(&self) -> bool {
+        matches!(
+            self.token_endpoint_auth_method,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        )
+    }
+
     /// Whether the client registered a grant type.
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)

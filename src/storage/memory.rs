@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::hash::BuildHasher as _;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use super::memory_assertions::AssertionIds;
 use super::StoreFuture;
 
 use super::{
@@ -31,6 +32,7 @@ pub struct MemoryStore {
     tokens: Arc<RwLock<Tokens>>,
     keys: Arc<RwLock<Vec<StoredKey>>>,
     sessions: Arc<RwLock<Sessions>>,
+    assertion_ids: Arc<RwLock<AssertionIds>>,
 }
 
 #[derive(Debug, Default)]
@@ -377,8 +379,18 @@ impl TokenStore for MemoryStore {
         })
     }
 
+    fn use_assertion_id<'a>(
+        &'a self,
+        client_id: &'a str,
+        jti: &'a str,
+        expires_at: i64,
+    ) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::now(|| Ok(write(&self.assertion_ids).use_once(client_id, jti, expires_at)))
+    }
+
     fn flush_inactive<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>> {
         StoreFuture::now(|| {
+            let ids = write(&self.assertion_ids).flush(before);
             let mut t = write(&self.tokens);
             let Tokens {
                 by_signature,
@@ -403,7 +415,7 @@ impl TokenStore for MemoryStore {
                 };
             }
             revoked_grants.retain(|_, until| *until >= before);
-            Ok((count - by_signature.len()) as u64)
+            Ok((count - by_signature.len()) as u64 + ids)
         })
     }
 }

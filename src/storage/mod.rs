@@ -14,9 +14,12 @@
 //!   accepted twice and a verifier cannot be redeemed twice.
 //! - [`TokenStore::revoke_grant`]: a whole family of tokens is revoked, and no token can be
 //!   added to a revoked family afterwards ([`TokenStore::insert_tokens`] refuses).
+//! - [`TokenStore::use_assertion_id`]: a client assertion's `jti` (`private_key_jwt`) is
+//!   accepted once per client (insert-if-absent), so a captured assertion cannot be
+//!   replayed.
 //!
-//! Durability: revocations, consumed codes and rotations are durable when the call
-//! returns. Issuance may ride on the backend's normal flush.
+//! Durability: revocations, consumed codes, rotations and used assertion ids are durable
+//! when the call returns. Issuance may ride on the backend's normal flush.
 //!
 //! Errors: backends answer with [`Error`](crate::Error); a failure of the backend itself is
 //! [`Error::internal`](crate::Error::internal), a race lost is an ordinary outcome.
@@ -35,6 +38,9 @@ use crate::model::{
 
 mod future;
 pub mod memory;
+mod memory_assertions;
+#[cfg(feature = "sled")]
+mod sled_assertions;
 #[cfg(feature = "sled")]
 mod sled_clients;
 #[cfg(feature = "sled")]
@@ -188,8 +194,21 @@ pub trait TokenStore: Send + Sync {
     /// Revokes every token issued to a client; how many. Durable on return.
     fn revoke_client_tokens<'a>(&'a self, client_id: &'a str) -> StoreFuture<'a, Result<u64>>;
 
-    /// Deletes records that expired before `before`, and revocation markers no longer
-    /// needed; how many records were deleted.
+    /// Records that the client `client_id` used the client assertion id `jti`, unless it
+    /// did before: `true` the first time, `false` for a replay. Insert-if-absent, atomic:
+    /// of concurrent calls for one `(client_id, jti)` exactly one gets `true`. The id is
+    /// remembered until `expires_at` (unix seconds) has passed and
+    /// [`flush_inactive`](Self::flush_inactive) drops it; until then every use is a
+    /// replay, whatever the time. Durable on return.
+    fn use_assertion_id<'a>(
+        &'a self,
+        client_id: &'a str,
+        jti: &'a str,
+        expires_at: i64,
+    ) -> StoreFuture<'a, Result<bool>>;
+
+    /// Deletes records and used assertion ids that expired before `before`, and
+    /// revocation markers no longer needed; how many records and ids were deleted.
     fn flush_inactive<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>>;
 }
 

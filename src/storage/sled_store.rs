@@ -9,6 +9,8 @@
 //! - `revoked_grants`: `grant_id` → until when the revocation marker is needed (unix
 //!   seconds, `i64` big-endian);
 //! - `keys`: `kid` → JSON signing key with its insertion sequence number;
+//! - `assertion_ids`: used client assertion ids (`sled_assertions.rs`; a directory
+//!   written before the tree existed simply has none);
 //! - the session trees (flows, login sessions, consents), described in `sled_sessions.rs`;
 //! - in the default tree, `portcullis.layout` → `2`.
 //!
@@ -78,6 +80,7 @@ pub struct SledStore {
     pub(super) client_cache: Arc<ClientCache>,
     pub(super) tokens: Tree,
     pub(super) revoked_grants: Tree,
+    pub(super) assertion_ids: Tree,
     keys: Tree,
     pub(super) sessions: SessionTrees,
 }
@@ -133,6 +136,7 @@ impl SledStore {
             client_cache: Arc::default(),
             tokens: tree("tokens")?,
             revoked_grants: tree("revoked_grants")?,
+            assertion_ids: tree("assertion_ids")?,
             keys: tree("keys")?,
             sessions: SessionTrees::open(&db)?,
             db,

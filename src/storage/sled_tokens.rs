@@ -31,6 +31,8 @@
 //!   the number of stored records (all clients'); it is a rare admin operation (client
 //!   deletion, `DELETE /admin/oauth2/tokens`). A token issued to the client while the
 //!   scan runs may escape it, as it could escape any revocation that precedes it.
+//! - `use_assertion_id`: one compare-and-swap in `assertion_ids` (`sled_assertions.rs`),
+//!   flushed before returning a first use.
 //! - `flush_inactive`: also one scan of `tokens`. It deletes the records that expired
 //!   (compare-and-swap, so a record changed meanwhile is read again) and, for every
 //!   marker that existed before the scan, learns the latest expiry of the grant's
@@ -337,8 +339,24 @@ impl TokenStore for SledStore {
         })
     }
 
+    fn use_assertion_id<'a>(
+        &'a self,
+        client_id: &'a str,
+        jti: &'a str,
+        expires_at: i64,
+    ) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::now(|| {
+            let first = self.insert_assertion_id(client_id, jti, expires_at)?;
+            if first {
+                self.flush()?;
+            }
+            Ok(first)
+        })
+    }
+
     fn flush_inactive<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>> {
         StoreFuture::now(|| {
+            let mut deleted = self.flush_assertion_ids(before)?;
             // The markers as they were before the scan: a grant revoked later is left alone.
             let markers = self
                 .revoked_grants
@@ -350,7 +368,6 @@ impl TokenStore for SledStore {
                 .iter()
                 .map(|(grant_id, _)| (grant_id.clone(), None))
                 .collect();
-            let mut deleted = 0;
             for entry in self.tokens.iter() {
                 let (signature, bytes) = entry.map_err(Error::internal)?;
                 let head: RecordHead<'_> = decode(&bytes)?;

@@ -1,5 +1,7 @@
-//! Token formats: opaque HMAC tokens, JWT access tokens, PKCE and client secrets.
+//! Token formats: opaque HMAC tokens, JWT access tokens, PKCE, client secrets and client
+//! assertions.
 
+pub mod client_assertion;
 pub mod jwt;
 pub mod opaque;
 pub mod pkce;
