@@ -29,6 +29,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
     opaque: OpaqueTokens,
+    /// `config.issuer`, shared by every introspection answer.
+    issuer: Arc<str>,
 }
 
 impl std::fmt::Debug for Provider {
@@ -88,6 +90,11 @@ impl Provider {
     /// The injected entropy.
     pub fn entropy(&self) -> &dyn Entropy {
         &*self.inner.entropy
+    }
+
+    /// The issuer, shared.
+    pub(crate) fn issuer(&self) -> &Arc<str> {
+        &self.inner.issuer
     }
 
     pub(crate) fn opaque(&self) -> &OpaqueTokens {
@@ -176,6 +183,7 @@ impl ProviderBuilder {
         Ok(Provider {
             inner: Arc::new(Inner {
                 opaque: OpaqueTokens::new(&config.secrets),
+                issuer: config.issuer.as_str().into(),
                 config,
                 store,
                 signer,

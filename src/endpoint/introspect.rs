@@ -113,7 +113,7 @@ impl Introspection {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActiveToken {
     record: Arc<TokenRecord>,
-    issuer: String,
+    issuer: Arc<str>,
 }
 
 impl ActiveToken {
@@ -235,7 +235,7 @@ impl Provider {
         let Some(record) = lookup(self, &request.token).await? else {
             return Ok(Introspection::Inactive);
         };
-        if record.kind == TokenKind::AuthorizationCode || !record.is_active(self.now()) {
+        if record.kind == TokenKind::AuthorizationCode || !record.is_active(self.unix_now()) {
             return Ok(Introspection::Inactive);
         }
         if let Some(wanted) = &request.scope {
@@ -248,7 +248,7 @@ impl Provider {
         }
         Ok(Introspection::Active(ActiveToken {
             record,
-            issuer: self.config().issuer.clone(),
+            issuer: self.issuer().clone(),
         }))
     }
 }

@@ -119,7 +119,7 @@ impl Provider {
         };
         let record = super::introspect::lookup(self, &request.access_token)
             .await?
-            .filter(|r| r.kind == TokenKind::AccessToken && r.is_active(self.now()))
+            .filter(|r| r.kind == TokenKind::AccessToken && r.is_active(self.unix_now()))
             .ok_or_else(invalid)?;
         let client = self
             .store()

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
 
 use super::scope::Scope;
 
@@ -150,8 +149,8 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
-    /// Whether the token is usable at `now`: active and not expired.
-    pub fn is_active(&self, now: OffsetDateTime) -> bool {
-        self.status == TokenStatus::Active && now.unix_timestamp() < self.expires_at
+    /// Whether the token is usable at `now` (unix seconds): active and not expired.
+    pub fn is_active(&self, now: i64) -> bool {
+        self.status == TokenStatus::Active && now < self.expires_at
     }
 }
