@@ -83,10 +83,9 @@ impl Provider {
         }
     }
 
-    /// `<flow id>.<tag>`: a value only this server can make for that flow, as a `String`
-    /// or an `Arc<str>`.
-    pub(crate) fn tagged<T: for<'a> From<&'a str>>(&self, label: &str, flow_id: &str) -> T {
-        self.with_tagged(label, flow_id, |v| T::from(v))
+    /// `<flow id>.<tag>`: a value only this server can make for that flow.
+    pub(crate) fn tagged(&self, label: &str, flow_id: &str) -> Arc<str> {
+        self.with_tagged(label, flow_id, |v| Arc::from(v))
     }
 
     /// Calls `f` with the [`tagged`](Self::tagged) value, built on the stack.
