@@ -6,10 +6,11 @@ use std::hash::BuildHasher as _;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::memory_assertions::AssertionIds;
+use super::memory_trust::Trusts;
 use super::StoreFuture;
 
 use super::{
-    ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, SessionSelector,
+    page_of, ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, SessionSelector,
     SessionStore, TokenStore, MARKER_UNTIL_FIRST_FLUSH, REVOKED_GRANT_GRACE,
 };
 use crate::error::{Error, ErrorCode, Result};
@@ -33,6 +34,7 @@ pub struct MemoryStore {
     keys: Arc<RwLock<Vec<StoredKey>>>,
     sessions: Arc<RwLock<Sessions>>,
     assertion_ids: Arc<RwLock<AssertionIds>>,
+    pub(super) trusts: Arc<RwLock<Trusts>>,
 }
 
 #[derive(Debug, Default)]
@@ -169,11 +171,11 @@ impl Tokens {
     }
 }
 
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+pub(super) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|p| p.into_inner())
 }
 
-fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+pub(super) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -256,21 +258,16 @@ impl ClientStore for MemoryStore {
                 None => std::ops::Bound::Unbounded,
             };
             let limit = query.limit();
-            let mut page: Vec<Arc<Client>> = clients
+            let matching = clients
                 .range((start, std::ops::Bound::Unbounded))
                 .map(|(_, c)| c)
                 .filter(|c| query.matches(c))
                 .take(limit + 1)
                 .cloned()
                 .collect();
-            let next_page_token = if page.len() > limit {
-                page.truncate(limit);
-                page.last().map(|c| c.client_id.clone())
-            } else {
-                None
-            };
+            let (clients, next_page_token) = page_of(matching, limit, |c| c.client_id.clone());
             Ok(ClientPage {
-                clients: page,
+                clients,
                 next_page_token,
             })
         })

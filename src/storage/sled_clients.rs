@@ -23,7 +23,7 @@ use std::sync::{Arc, RwLock, RwLockWriteGuard};
 use super::StoreFuture;
 
 use super::sled_store::{decode, encode, SledStore};
-use super::{ClientPage, ClientQuery, ClientStore};
+use super::{page_of, ClientPage, ClientQuery, ClientStore};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::Client;
 
@@ -159,12 +159,7 @@ impl ClientStore for SledStore {
                     }
                 }
             }
-            let next_page_token = if clients.len() > limit {
-                clients.truncate(limit);
-                clients.last().map(|c| c.client_id.clone())
-            } else {
-                None
-            };
+            let (clients, next_page_token) = page_of(clients, limit, |c| c.client_id.clone());
             Ok(ClientPage {
                 clients,
                 next_page_token,
