@@ -13,6 +13,7 @@ use crate::Provider;
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod jwt_bearer;
 pub mod refresh_token;
 
 /// What to mint for one grant family.
