@@ -179,6 +179,27 @@ pub(super) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A page of `map`'s values in key order, after the key `page_token`: at most `limit`
+/// that pass `keep`, and the next page token when more follow.
+pub(super) fn page<T>(
+    map: &BTreeMap<String, Arc<T>>,
+    page_token: Option<&str>,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+) -> (Vec<Arc<T>>, Option<String>) {
+    let start = match page_token {
+        Some(after) => std::ops::Bound::Excluded(after),
+        None => std::ops::Bound::Unbounded,
+    };
+    let matching = map
+        .range::<str, _>((start, std::ops::Bound::Unbounded))
+        .filter(|(_, v)| keep(v))
+        .take(limit + 1)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    page_of(matching, limit)
+}
+
 /// Flows and logout requests are boxed in their maps: the records are large and the maps
 /// grow one record per authorization request, so a slot stays small to move on rehash.
 fn create_versioned<T: Versioned>(map: &mut HashMap<String, Box<T>>, record: &T) -> Result<()> {
@@ -252,20 +273,12 @@ impl ClientStore for MemoryStore {
 
     fn list_clients<'a>(&'a self, query: &'a ClientQuery) -> StoreFuture<'a, Result<ClientPage>> {
         StoreFuture::now(|| {
-            let clients = read(&self.clients);
-            let start = match &query.page_token {
-                Some(after) => std::ops::Bound::Excluded(after.clone()),
-                None => std::ops::Bound::Unbounded,
-            };
-            let limit = query.limit();
-            let matching = clients
-                .range((start, std::ops::Bound::Unbounded))
-                .map(|(_, c)| c)
-                .filter(|c| query.matches(c))
-                .take(limit + 1)
-                .cloned()
-                .collect();
-            let (clients, next_page_token) = page_of(matching, limit, |c| c.client_id.clone());
+            let (clients, next_page_token) = page(
+                &read(&self.clients),
+                query.page_token.as_deref(),
+                query.limit(),
+                |c| query.matches(c),
+            );
             Ok(ClientPage {
                 clients,
                 next_page_token,

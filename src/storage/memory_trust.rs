@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::memory::{read, write, MemoryStore};
-use super::{page_of, StoreFuture, TrustPage, TrustQuery, TrustStore};
+use super::memory::{page, read, write, MemoryStore};
+use super::{StoreFuture, TrustPage, TrustQuery, TrustStore};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::TrustedIssuer;
 
@@ -50,20 +50,12 @@ impl TrustStore for MemoryStore {
 
     fn list_trusts<'a>(&'a self, query: &'a TrustQuery) -> StoreFuture<'a, Result<TrustPage>> {
         StoreFuture::now(|| {
-            let trusts = read(&self.trusts);
-            let start = match &query.page_token {
-                Some(after) => std::ops::Bound::Excluded(after.clone()),
-                None => std::ops::Bound::Unbounded,
-            };
-            let limit = query.limit();
-            let matching = trusts
-                .range((start, std::ops::Bound::Unbounded))
-                .map(|(_, t)| t)
-                .filter(|t| query.matches(t))
-                .take(limit + 1)
-                .cloned()
-                .collect();
-            let (trusts, next_page_token) = page_of(matching, limit, |t| t.id.clone());
+            let (trusts, next_page_token) = page(
+                &read(&self.trusts),
+                query.page_token.as_deref(),
+                query.limit(),
+                |t| query.matches(t),
+            );
             Ok(TrustPage {
                 trusts,
                 next_page_token,

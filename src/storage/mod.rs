@@ -344,20 +344,17 @@ pub trait TrustStore: Send + Sync {
     fn delete_trust<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<bool>>;
 }
 
-/// A page of `items` ordered by key: the first `limit`, and the key of the last one
-/// when more follow. Shared by the list operations of the stores.
-pub(crate) fn page_of<T>(
-    mut items: Vec<T>,
-    limit: usize,
-    key: impl Fn(&T) -> String,
-) -> (Vec<T>, Option<String>) {
-    if items.len() > limit {
+/// A page from up to `limit + 1` `(key, item)` pairs in key order: the first `limit`
+/// items, and the key of the last of them when more follow (the next page token).
+/// Shared by the list operations of the stores.
+pub(crate) fn page_of<T>(mut items: Vec<(String, T)>, limit: usize) -> (Vec<T>, Option<String>) {
+    let next = if items.len() > limit {
         items.truncate(limit);
-        let next = items.last().map(key);
-        (items, next)
+        items.last().map(|(key, _)| key.clone())
     } else {
-        (items, None)
-    }
+        None
+    };
+    (items.into_iter().map(|(_, item)| item).collect(), next)
 }
 
 /// Everything a provider needs from its store.

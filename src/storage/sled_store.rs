@@ -258,6 +258,32 @@ fn utf8(bytes: &[u8]) -> Result<String> {
     String::from_utf8(bytes.to_vec()).map_err(|_| Error::internal("corrupt index key"))
 }
 
+/// A page of `tree`'s JSON values in key order, after the key `page_token`: at most
+/// `limit` that pass `keep`, and the next page token when more follow.
+pub(super) fn page<T: serde::de::DeserializeOwned>(
+    tree: &Tree,
+    page_token: Option<&str>,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+) -> Result<(Vec<Arc<T>>, Option<String>)> {
+    let start = match page_token {
+        Some(after) => std::ops::Bound::Excluded(after.as_bytes()),
+        None => std::ops::Bound::Unbounded,
+    };
+    let mut matching = Vec::new();
+    for entry in tree.range::<&[u8], _>((start, std::ops::Bound::Unbounded)) {
+        let (key, bytes) = entry.map_err(Error::internal)?;
+        let value: T = decode(&bytes)?;
+        if keep(&value) {
+            matching.push((utf8(&key)?, Arc::new(value)));
+            if matching.len() > limit {
+                break;
+            }
+        }
+    }
+    Ok(super::page_of(matching, limit))
+}
+
 /// The key prefix of every compound key starting with `first`.
 pub(super) fn compound_prefix(first: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(4 + first.len());

@@ -10,14 +10,15 @@
 //! and deletions are rare admin calls, so the transaction's global lock costs nothing
 //! that matters. Both are flushed before they return.
 
-use std::ops::Bound;
 use std::sync::Arc;
 
 use sled::transaction::TransactionalTree;
 use sled::Transactional as _;
 
-use super::sled_store::{abort, compound_prefix, decode, encode, tx_error, SledStore, TxResult};
-use super::{page_of, StoreFuture, TrustPage, TrustQuery, TrustStore};
+use super::sled_store::{
+    abort, compound_prefix, decode, encode, page, tx_error, SledStore, TxResult,
+};
+use super::{StoreFuture, TrustPage, TrustQuery, TrustStore};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::TrustedIssuer;
 
@@ -75,23 +76,12 @@ impl TrustStore for SledStore {
 
     fn list_trusts<'a>(&'a self, query: &'a TrustQuery) -> StoreFuture<'a, Result<TrustPage>> {
         StoreFuture::now(|| {
-            let start = match &query.page_token {
-                Some(after) => Bound::Excluded(after.as_bytes()),
-                None => Bound::Unbounded,
-            };
-            let limit = query.limit();
-            let mut matching = Vec::new();
-            for entry in self.trusts.range::<&[u8], _>((start, Bound::Unbounded)) {
-                let (_, bytes) = entry.map_err(Error::internal)?;
-                let trust: TrustedIssuer = decode(&bytes)?;
-                if query.matches(&trust) {
-                    matching.push(Arc::new(trust));
-                    if matching.len() > limit {
-                        break;
-                    }
-                }
-            }
-            let (trusts, next_page_token) = page_of(matching, limit, |t| t.id.clone());
+            let (trusts, next_page_token) = page(
+                &self.trusts,
+                query.page_token.as_deref(),
+                query.limit(),
+                |t| query.matches(t),
+            )?;
             Ok(TrustPage {
                 trusts,
                 next_page_token,
