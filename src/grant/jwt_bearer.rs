@@ -18,10 +18,9 @@ use std::sync::Arc;
 use jsonwebtoken::jwk::Jwk;
 use serde::Deserialize;
 
-use super::Issue;
 use crate::endpoint::token::TokenResponse;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{Client, GrantKind, GrantType, Scope, Session, TrustedIssuer};
+use crate::model::{Client, GrantKind, GrantType, Scope, TrustedIssuer};
 use crate::token::assertion::{self, KeyFault, Profile};
 use crate::Provider;
 
@@ -89,24 +88,15 @@ pub(crate) async fn issue(
     if !first_use {
         return Err(invalid("The assertion's jti has been used before."));
     }
-    let session = Arc::new(Session {
-        subject,
-        ..Session::default()
-    });
-    let minted = Issue {
+    super::issue_access_token(
+        provider,
         client,
-        grant: GrantKind::JwtBearer,
-        grant_id: provider.new_id(),
-        granted_scope: scope.clone(),
+        GrantKind::JwtBearer,
+        subject,
         scope,
-        audience: Vec::new(),
-        session,
-        refresh: false,
-        id_token: None,
-    }
-    .mint(provider)?;
-    provider.store().insert_tokens(minted.records).await?;
-    Ok(minted.response)
+        Vec::new(),
+    )
+    .await
 }
 
 /// Verifies the assertion: the relationship that verified it, its subject, and what the
