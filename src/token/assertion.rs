@@ -6,7 +6,7 @@
 //! [`client_assertion`](super::client_assertion)) and the JWT-bearer authorization grant
 //! (§2.1, [`grant::jwt_bearer`](crate::grant::jwt_bearer)) use these checks; they differ
 //! in where the keys come from, how `iss` and `sub` are judged, and which error code a
-//! failure is ([`Profile`]).
+//! failure is (`invalid_client` or `invalid_grant`).
 //!
 //! - Only asymmetric algorithms are accepted ([`SIGNING_ALGS`]): never `none`, never
 //!   HMAC (a shared secret is not a key here).

@@ -3,7 +3,7 @@
 //! A client registered for `private_key_jwt` authenticates with a JWT it signed with one
 //! of the public keys in its registered `jwks`. The signature is verified by
 //! `jsonwebtoken`; the claims are checked against the provider's clock (the checks the
-//! JWT-bearer grant shares are in [`assertion`](super::assertion)):
+//! JWT-bearer grant shares are in [`assertion`]):
 //!
 //! - `iss` and `sub` are both the client id;
 //! - `aud` names this server: its issuer, its token endpoint or its revocation endpoint;
