@@ -67,6 +67,7 @@ pub use endpoint::introspect::{ActiveToken, IntrospectRequest, Introspection};
 pub use endpoint::params::Params;
 pub use endpoint::revoke::{Revocation, RevokeRequest, TokenTypeHint};
 pub use endpoint::token::{TokenRequest, TokenResponse};
+pub use endpoint::trust::TrustRequest;
 pub use endpoint::userinfo::{Userinfo, UserinfoRequest};
 pub use error::{Error, ErrorCode, Result};
 pub use provider::{Provider, ProviderBuilder};

@@ -46,6 +46,11 @@
 //!   keys (inline `jwks`; a sans-IO engine fetches no `jwks_uri`) with an asymmetric
 //!   algorithm, must name this server in `aud`, may live at most an hour, and its `jti`
 //!   is accepted once ([`token::client_assertion`](crate::token::client_assertion)).
+//! - A JWT-bearer grant assertion is held to the same checks, with the key of a trust
+//!   relationship an admin created (never a key the assertion names or links to); the
+//!   relationship must cover its `sub` and not have expired, the token's scope stays
+//!   within the client's and the relationship's, and its `jti` is accepted once per
+//!   issuer ([`grant::jwt_bearer`](crate::grant::jwt_bearer)).
 //! - PKCE is required for public clients (optionally for all), S256 only unless `plain`
 //!   is enabled, and a `code_verifier` without a challenge is refused (downgrade).
 //! - An authorization code is redeemed at most once; presenting it again revokes every

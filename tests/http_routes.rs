@@ -38,6 +38,11 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/admin/oauth2/introspect", &["POST"]),
     ("/admin/oauth2/tokens", &["DELETE"]),
     ("/admin/oauth2/flush", &["POST"]),
+    ("/admin/trust/grants/jwt-bearer/issuers", &["GET", "POST"]),
+    (
+        "/admin/trust/grants/jwt-bearer/issuers/some-id",
+        &["GET", "DELETE"],
+    ),
 ];
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -72,7 +77,8 @@ async fn unknown_paths_are_404_and_the_apis_are_separable() {
         "/oauth2/auth/",
         "/admin/clients/",
         "/admin/clients/a/b",
-        "/admin/trust/grants/jwt-bearer/issuers",
+        "/admin/trust/grants/jwt-bearer/issuers/",
+        "/admin/trust/grants/jwt-bearer/issuers/a/b",
         "/.well-known/openid-configuration/x",
     ] {
         let resp = h.get(p).await;

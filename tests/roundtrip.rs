@@ -6,7 +6,7 @@ use std::sync::Arc;
 use portcullis::model::{
     AcceptConsent, AcceptLogin, Client, ClientLifespans, CodeBinding, ConsentClaims,
     ConsentSession, Lifespan, LoginSession, Pkce, PkceMethod, Scope, Session, TokenKind,
-    TokenRecord, TokenStatus,
+    TokenRecord, TokenStatus, TrustedIssuer, TrustedKey,
 };
 use portcullis::{Params, TokenResponse};
 use proptest::prelude::*;
@@ -167,6 +167,27 @@ proptest! {
             ..Client::default()
         };
         json_round_trip(&c)?;
+    }
+
+    #[test]
+    fn trusted_issuers(issuer in text(), subject in text(), any_subject in any::<bool>(), s in scope(), kid in text(), expires in 0i64..4_000_000_000, nanos in 0u32..1_000_000_000, created in 0i64..4_000_000_000) {
+        let at = |secs: i64| time::OffsetDateTime::from_unix_timestamp(secs).unwrap();
+        let t = TrustedIssuer {
+            id: kid.clone(),
+            public_key: TrustedKey { set: issuer.clone(), kid: kid.clone() },
+            issuer,
+            subject,
+            allow_any_subject: any_subject,
+            scope: s.into_vec(),
+            jwk: serde_json::json!({"kty": "EC", "crv": "P-256", "kid": kid}),
+            expires_at: at(expires).replace_nanosecond(nanos).unwrap(),
+            created_at: at(created),
+        };
+        json_round_trip(&t)?;
+        // The admin API's shape reads back too, without the key.
+        let public = t.to_public_json();
+        prop_assert!(public.get("jwk").is_none());
+        prop_assert_eq!(&public["public_key"]["kid"], &serde_json::json!(t.public_key.kid));
     }
 
     #[test]

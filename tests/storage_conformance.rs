@@ -9,11 +9,11 @@ use common::{raw_sled, TempDir};
 use portcullis::model::{
     AcceptLogin, AuthorizationRequest, Client, ConsentClaims, ConsentSession, Flow, FlowState,
     KeyState, LoginSession, OidcContext, Prompt, ResponseMode, ResponseType, Scope, Session,
-    StoredKey, TokenKind, TokenRecord, TokenStatus,
+    StoredKey, TokenKind, TokenRecord, TokenStatus, TrustedIssuer, TrustedKey,
 };
 use portcullis::storage::{
     ClientQuery, ClientStore, Consumed, KeyStore, MemoryStore, Rotated, SessionSelector,
-    SessionStore, SledStore, Storage, TokenStore, REVOKED_GRANT_GRACE,
+    SessionStore, SledStore, Storage, TokenStore, TrustQuery, TrustStore, REVOKED_GRANT_GRACE,
 };
 use portcullis::ErrorCode;
 use tokio::sync::Barrier;
@@ -157,6 +157,37 @@ fn consent(id: &str, subject: &str, client_id: &str, handled_at: i64) -> Consent
         remember_until: None,
         handled_at,
     }
+}
+
+fn trust(id: &str, issuer: &str, subject: &str, kid: &str) -> TrustedIssuer {
+    let at = |s: i64| time::OffsetDateTime::from_unix_timestamp(s).unwrap();
+    TrustedIssuer {
+        id: id.to_owned(),
+        issuer: issuer.to_owned(),
+        subject: subject.to_owned(),
+        allow_any_subject: subject.is_empty(),
+        scope: vec!["read".to_owned(), "write".to_owned()],
+        public_key: TrustedKey {
+            set: issuer.to_owned(),
+            kid: kid.to_owned(),
+        },
+        jwk: serde_json::json!({"kty": "EC", "crv": "P-256", "kid": kid, "x": "AA", "y": "AA"}),
+        expires_at: at(NOW + 3600),
+        created_at: at(NOW),
+    }
+}
+
+/// The ids of `issuer`'s relationships, sorted.
+async fn issuer_ids<S: Storage>(store: &S, issuer: &str) -> Vec<String> {
+    let mut ids: Vec<String> = store
+        .issuer_trusts(issuer)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.id.clone())
+        .collect();
+    ids.sort();
+    ids
 }
 
 async fn consent_ids<S: Storage>(store: &S, subject: &str) -> Vec<String> {
@@ -1317,6 +1348,115 @@ async fn flush_sessions_removes_expired_only<S: Storage + Clone>(store: S) {
     assert_eq!(store.flush_sessions(NOW + 1000).await.unwrap(), 2);
 }
 
+async fn trust_crud_and_duplicates<S: Storage + Clone>(store: S) {
+    let idp = "https://idp.example";
+    let t1 = trust("t1", idp, "alice", "k1");
+    store.create_trust(t1.clone()).await.unwrap();
+    assert_eq!(store.get_trust("t1").await.unwrap().as_deref(), Some(&t1));
+    assert_eq!(store.get_trust("nope").await.unwrap(), None);
+    let e = store
+        .create_trust(trust("t2", idp, "alice", "k1"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        ErrorCode::Conflict,
+        "same issuer, subject and kid"
+    );
+    let e = store
+        .create_trust(trust("t1", idp, "bob", "k9"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "same id");
+    // Another subject, any subject, another key or another issuer: all distinct.
+    for t in [
+        trust("t2", idp, "bob", "k1"),
+        trust("t3", idp, "", "k1"),
+        trust("t4", idp, "alice", "k2"),
+        trust("t5", "https://other.example", "alice", "k1"),
+    ] {
+        store.create_trust(t).await.unwrap();
+    }
+    assert_eq!(issuer_ids(&store, idp).await, ["t1", "t2", "t3", "t4"]);
+    assert_eq!(issuer_ids(&store, "https://other.example").await, ["t5"]);
+    assert!(
+        issuer_ids(&store, "https://idp").await.is_empty(),
+        "no prefix match"
+    );
+    assert!(store.delete_trust("t1").await.unwrap());
+    assert!(!store.delete_trust("t1").await.unwrap());
+    assert_eq!(store.get_trust("t1").await.unwrap(), None);
+    assert_eq!(issuer_ids(&store, idp).await, ["t2", "t3", "t4"]);
+    // The triple is free again once its relationship is gone.
+    store
+        .create_trust(trust("t6", idp, "alice", "k1"))
+        .await
+        .unwrap();
+    assert_eq!(issuer_ids(&store, idp).await, ["t2", "t3", "t4", "t6"]);
+}
+
+async fn trust_list_paging_and_filter<S: Storage + Clone>(store: S) {
+    for i in 0..5 {
+        let issuer = if i % 2 == 0 {
+            "https://a.example"
+        } else {
+            "https://b.example"
+        };
+        store
+            .create_trust(trust(&format!("t{i}"), issuer, "alice", &format!("k{i}")))
+            .await
+            .unwrap();
+    }
+    let mut query = TrustQuery {
+        page_size: 2,
+        ..TrustQuery::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = store.list_trusts(&query).await.unwrap();
+        assert!(page.trusts.len() <= 2);
+        seen.extend(page.trusts.iter().map(|t| t.id.clone()));
+        match page.next_page_token {
+            Some(next) => query.page_token = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["t0", "t1", "t2", "t3", "t4"]);
+    let a = store
+        .list_trusts(&TrustQuery {
+            issuer: Some("https://a.example".into()),
+            ..TrustQuery::default()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = a.trusts.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["t0", "t2", "t4"]);
+    assert_eq!(a.next_page_token, None);
+}
+
+async fn concurrent_trust_creation<S: Storage + Clone>(store: S) {
+    let barrier = Arc::new(Barrier::new(16));
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let t = trust(&format!("t{i}"), "https://idp.example", "alice", "k1");
+                store.create_trust(t).await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => created += 1,
+            Err(e) => assert_eq!(e.code(), ErrorCode::Conflict, "{e}"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(issuer_ids(&store, "https://idp.example").await.len(), 1);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -1366,7 +1506,41 @@ conformance!(
     consents_newest_first,
     delete_consents_all_or_one_client,
     flush_sessions_removes_expired_only,
+    trust_crud_and_duplicates,
+    trust_list_paging_and_filter,
+    concurrent_trust_creation,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sled_trusts_survive_reopen() {
+    let dir = TempDir::new("trust-reopen");
+    let idp = "https://idp.example";
+    {
+        let store = SledStore::open(&dir.0).unwrap();
+        for t in [trust("t1", idp, "alice", "k1"), trust("t2", idp, "", "k1")] {
+            store.create_trust(t).await.unwrap();
+        }
+        // The last write before the store is dropped: a deletion.
+        assert!(store.delete_trust("t1").await.unwrap());
+    }
+    let store = SledStore::open(&dir.0).expect("reopen after drop");
+    assert_eq!(store.get_trust("t1").await.unwrap(), None);
+    assert_eq!(
+        store.get_trust("t2").await.unwrap().as_deref(),
+        Some(&trust("t2", idp, "", "k1"))
+    );
+    assert_eq!(issuer_ids(&store, idp).await, ["t2"]);
+    // The index was reopened too: the deleted triple is free, the kept one taken.
+    store
+        .create_trust(trust("t3", idp, "alice", "k1"))
+        .await
+        .unwrap();
+    let e = store
+        .create_trust(trust("t4", idp, "", "k1"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict);
+}
 
 // ---------------------------------------------------------------------------------------
 // Sled only: persistence

@@ -37,7 +37,8 @@ impl Provider {
             ],
             "response_modes_supported": ["query", "fragment", "form_post"],
             "grant_types_supported": [
-                "authorization_code", "implicit", "refresh_token", "client_credentials"
+                "authorization_code", "implicit", "refresh_token", "client_credentials",
+                crate::grant::jwt_bearer::GRANT_TYPE
             ],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algs,

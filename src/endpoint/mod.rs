@@ -13,5 +13,6 @@ pub mod revoke;
 pub mod sessions;
 pub mod token;
 pub mod token_admin;
+pub mod trust;
 pub(crate) mod url_query;
 pub mod userinfo;

@@ -1,4 +1,4 @@
-//! The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4.2, §6; RFC 7636 §4.5).
+//! The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4.2, §6; RFC 7636 §4.5; RFC 7523 §2.1).
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +43,13 @@ pub enum GrantRequest {
         /// The audiences asked for.
         audience: Vec<String>,
     },
+    /// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1).
+    JwtBearer {
+        /// The assertion: a JWT a trusted issuer signed.
+        assertion: String,
+        /// The scope asked for.
+        scope: Scope,
+    },
 }
 
 impl TokenRequest {
@@ -75,6 +82,14 @@ impl TokenRequest {
                     .into_iter()
                     .map(str::to_owned)
                     .collect(),
+            },
+            crate::grant::jwt_bearer::GRANT_TYPE => GrantRequest::JwtBearer {
+                assertion: params.require("assertion")?.to_owned(),
+                scope: params
+                    .get("scope")?
+                    .map(Scope::parse)
+                    .transpose()?
+                    .unwrap_or_default(),
             },
             "password" => {
                 return Err(Error::new(
@@ -144,6 +159,9 @@ impl Provider {
             } => crate::grant::refresh_token::refresh(self, &client, &refresh_token, scope).await,
             GrantRequest::ClientCredentials { scope, audience } => {
                 crate::grant::client_credentials::issue(self, &client, scope, audience).await
+            }
+            GrantRequest::JwtBearer { assertion, scope } => {
+                crate::grant::jwt_bearer::issue(self, &client, &assertion, scope).await
             }
         }
     }

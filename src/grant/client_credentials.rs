@@ -1,11 +1,8 @@
 //! `client_credentials` (RFC 6749 §4.4): a confidential client acting on its own behalf.
 
-use std::sync::Arc;
-
-use super::Issue;
 use crate::endpoint::token::TokenResponse;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{Client, GrantKind, GrantType, Scope, Session};
+use crate::model::{Client, GrantKind, GrantType, Scope};
 use crate::Provider;
 
 /// Issues an access token (never a refresh token, §4.4.3) for scopes and audiences
@@ -32,22 +29,14 @@ pub(crate) async fn issue(
             "The client is not allowed to request one of the audiences.",
         ));
     }
-    let session = Arc::new(Session {
-        subject: client.client_id.clone(),
-        ..Session::default()
-    });
-    let minted = Issue {
+    let subject = client.client_id.clone();
+    super::issue_access_token(
+        provider,
         client,
-        grant: GrantKind::ClientCredentials,
-        grant_id: provider.new_id(),
-        granted_scope: scope.clone(),
+        GrantKind::ClientCredentials,
+        subject,
         scope,
         audience,
-        session,
-        refresh: false,
-        id_token: None,
-    }
-    .mint(provider)?;
-    provider.store().insert_tokens(minted.records).await?;
-    Ok(minted.response)
+    )
+    .await
 }

@@ -13,6 +13,7 @@ use crate::Provider;
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod jwt_bearer;
 pub mod refresh_token;
 
 /// What to mint for one grant family.
@@ -158,6 +159,37 @@ impl Issue<'_> {
             records,
         })
     }
+}
+
+/// Mints and stores an access token alone, for `subject`: the grants that give neither a
+/// refresh token nor an ID token (`client_credentials`, where the client is the
+/// subject, and the JWT-bearer grant, where the assertion names it).
+pub(crate) async fn issue_access_token(
+    provider: &Provider,
+    client: &Client,
+    grant: GrantKind,
+    subject: String,
+    scope: Scope,
+    audience: Vec<String>,
+) -> Result<TokenResponse> {
+    let session = Arc::new(Session {
+        subject,
+        ..Session::default()
+    });
+    let minted = Issue {
+        client,
+        grant,
+        grant_id: provider.new_id(),
+        granted_scope: scope.clone(),
+        scope,
+        audience,
+        session,
+        refresh: false,
+        id_token: None,
+    }
+    .mint(provider)?;
+    provider.store().insert_tokens(minted.records).await?;
+    Ok(minted.response)
 }
 
 /// The algorithm of a client's ID tokens (RS256 unless it registered another).

@@ -43,6 +43,8 @@
 //! | POST | `/admin/oauth2/introspect` | introspection (RFC 7662) |
 //! | DELETE | `/admin/oauth2/tokens` | delete a client's tokens |
 //! | POST | `/admin/oauth2/flush` | flush inactive tokens and flows |
+//! | GET, POST | `/admin/trust/grants/jwt-bearer/issuers` | list (paginated, `Link`, `issuer` filter) / trust an issuer (201) |
+//! | GET, DELETE | `/admin/trust/grants/jwt-bearer/issuers/{id}` | get / delete (204) a trust relationship |
 //!
 //! `HEAD` is answered wherever `GET` is. An unknown path is `404`, a known path with
 //! another method `405` with `Allow`. Errors are `{"error", "error_description"}` with
@@ -67,6 +69,7 @@ mod registration;
 mod response;
 mod routes;
 mod tokens;
+mod trust;
 
 use routes::Route;
 
@@ -175,7 +178,7 @@ impl Server {
     }
 
     /// Serves the admin API (clients, login / consent / logout challenges, sessions,
-    /// introspection, token deletion, flush). Public paths are `404` here. Mount it where
+    /// introspection, token deletion, flush, JWT-bearer trust relationships). Public paths are `404` here. Mount it where
     /// only trusted callers reach it.
     pub async fn admin(&self, req: Request<Bytes>) -> Response<Bytes> {
         self.serve(req, Api::Admin).await
@@ -245,6 +248,8 @@ impl Server {
             Route::Introspect => self.introspect(req).await,
             Route::Tokens => self.delete_tokens(req).await,
             Route::Flush => self.flush(req).await,
+            Route::TrustIssuers => self.trust_issuers(req).await,
+            Route::TrustIssuer(id) => self.trust_issuer(req, &id).await,
         }
     }
 

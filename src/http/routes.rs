@@ -36,7 +36,12 @@ pub(crate) enum Route {
     Introspect,
     Tokens,
     Flush,
+    TrustIssuers,
+    TrustIssuer(String),
 }
+
+/// The trust relationships of the JWT-bearer grant.
+const TRUST_ISSUERS: &str = "/admin/trust/grants/jwt-bearer/issuers";
 
 const GET: Method = Method::GET;
 const POST: Method = Method::POST;
@@ -53,7 +58,8 @@ impl Route {
             Self::Discovery | Self::Jwks => &[GET],
             Self::LoginRequest | Self::ConsentRequest | Self::LogoutRequest => &[GET],
             Self::Registration(_) => &[GET, PUT, DELETE],
-            Self::Clients => &[GET, POST],
+            Self::Clients | Self::TrustIssuers => &[GET, POST],
+            Self::TrustIssuer(_) => &[GET, DELETE],
             Self::Client(_) => &[GET, PUT, PATCH, DELETE],
             Self::ClientLifespans(_) => &[PUT],
             Self::LoginAccept
@@ -119,9 +125,16 @@ pub(crate) fn route(path: &str) -> Option<Result<Route, Error>> {
         "/admin/oauth2/introspect" => Route::Introspect,
         "/admin/oauth2/tokens" => Route::Tokens,
         "/admin/oauth2/flush" => Route::Flush,
+        TRUST_ISSUERS => Route::TrustIssuers,
         _ => {
             if let Some(rest) = path.strip_prefix("/oauth2/register/") {
                 return id(rest).map(|r| r.map(Route::Registration));
+            }
+            if let Some(rest) = path
+                .strip_prefix(TRUST_ISSUERS)
+                .and_then(|r| r.strip_prefix('/'))
+            {
+                return id(rest).map(|r| r.map(Route::TrustIssuer));
             }
             let rest = path.strip_prefix("/admin/clients/")?;
             if let Some(client) = rest.strip_suffix("/lifespans") {
@@ -151,5 +164,13 @@ mod tests {
         assert!(route("/admin/clients/a/b").is_none());
         assert!(route("/admin/clients/%zz").unwrap().is_err());
         assert!(route("/nope").is_none());
+        assert_eq!(
+            route("/admin/trust/grants/jwt-bearer/issuers/t%2F1")
+                .unwrap()
+                .unwrap(),
+            Route::TrustIssuer("t/1".into())
+        );
+        assert!(route("/admin/trust/grants/jwt-bearer/issuers/").is_none());
+        assert!(route("/admin/trust/grants/jwt-bearer/issuersx").is_none());
     }
 }

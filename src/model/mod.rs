@@ -1,4 +1,5 @@
-//! Value types shared by the flows: clients, scopes, lifespans and token records.
+//! Value types shared by the flows: clients, scopes, lifespans, token records and the
+//! trust relationships of the JWT-bearer grant.
 
 pub mod client;
 pub mod flow;
@@ -6,6 +7,7 @@ pub mod key;
 pub mod lifespan;
 pub mod scope;
 pub mod token;
+pub mod trust;
 
 pub use client::{AccessTokenStrategy, AuthMethod, Client, GrantType};
 pub use flow::{
@@ -17,3 +19,4 @@ pub use key::{KeyState, StoredKey};
 pub use lifespan::{ClientLifespans, GrantKind, Lifespan};
 pub use scope::Scope;
 pub use token::{CodeBinding, Pkce, PkceMethod, Session, TokenKind, TokenRecord, TokenStatus};
+pub use trust::{TrustedIssuer, TrustedKey};

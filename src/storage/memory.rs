@@ -6,10 +6,11 @@ use std::hash::BuildHasher as _;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::memory_assertions::AssertionIds;
+use super::memory_trust::Trusts;
 use super::StoreFuture;
 
 use super::{
-    ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, SessionSelector,
+    page_of, ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, SessionSelector,
     SessionStore, TokenStore, MARKER_UNTIL_FIRST_FLUSH, REVOKED_GRANT_GRACE,
 };
 use crate::error::{Error, ErrorCode, Result};
@@ -33,6 +34,7 @@ pub struct MemoryStore {
     keys: Arc<RwLock<Vec<StoredKey>>>,
     sessions: Arc<RwLock<Sessions>>,
     assertion_ids: Arc<RwLock<AssertionIds>>,
+    pub(super) trusts: Arc<RwLock<Trusts>>,
 }
 
 #[derive(Debug, Default)]
@@ -169,12 +171,33 @@ impl Tokens {
     }
 }
 
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+pub(super) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|p| p.into_inner())
 }
 
-fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+pub(super) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A page of `map`'s values in key order, after the key `page_token`: at most `limit`
+/// that pass `keep`, and the next page token when more follow.
+pub(super) fn page<T>(
+    map: &BTreeMap<String, Arc<T>>,
+    page_token: Option<&str>,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+) -> (Vec<Arc<T>>, Option<String>) {
+    let start = match page_token {
+        Some(after) => std::ops::Bound::Excluded(after),
+        None => std::ops::Bound::Unbounded,
+    };
+    let matching = map
+        .range::<str, _>((start, std::ops::Bound::Unbounded))
+        .filter(|(_, v)| keep(v))
+        .take(limit + 1)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    page_of(matching, limit)
 }
 
 /// Flows and logout requests are boxed in their maps: the records are large and the maps
@@ -250,27 +273,14 @@ impl ClientStore for MemoryStore {
 
     fn list_clients<'a>(&'a self, query: &'a ClientQuery) -> StoreFuture<'a, Result<ClientPage>> {
         StoreFuture::now(|| {
-            let clients = read(&self.clients);
-            let start = match &query.page_token {
-                Some(after) => std::ops::Bound::Excluded(after.clone()),
-                None => std::ops::Bound::Unbounded,
-            };
-            let limit = query.limit();
-            let mut page: Vec<Arc<Client>> = clients
-                .range((start, std::ops::Bound::Unbounded))
-                .map(|(_, c)| c)
-                .filter(|c| query.matches(c))
-                .take(limit + 1)
-                .cloned()
-                .collect();
-            let next_page_token = if page.len() > limit {
-                page.truncate(limit);
-                page.last().map(|c| c.client_id.clone())
-            } else {
-                None
-            };
+            let (clients, next_page_token) = page(
+                &read(&self.clients),
+                query.page_token.as_deref(),
+                query.limit(),
+                |c| query.matches(c),
+            );
             Ok(ClientPage {
-                clients: page,
+                clients,
                 next_page_token,
             })
         })

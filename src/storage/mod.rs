@@ -1,7 +1,7 @@
 //! The storage contract.
 //!
 //! Storage is split by aggregate — [`ClientStore`], [`TokenStore`], [`SessionStore`],
-//! [`KeyStore`] — and
+//! [`KeyStore`], [`TrustStore`] — and
 //! [`Storage`] is their sum, so `Arc<dyn Storage>` is what a [`Provider`](crate::Provider)
 //! holds. Every operation that protects users is **one atomic trait method**, never a
 //! get-then-put in the engine:
@@ -16,10 +16,13 @@
 //!   added to a revoked family afterwards ([`TokenStore::insert_tokens`] refuses).
 //! - [`TokenStore::use_assertion_id`]: a client assertion's `jti` (`private_key_jwt`) is
 //!   accepted once per client (insert-if-absent), so a captured assertion cannot be
-//!   replayed.
+//!   replayed. The JWT-bearer grant spends its assertions' ids through it too, in a
+//!   namespace no client id can take.
+//! - [`TrustStore::create_trust`]: a trust relationship is stored unless one for the same
+//!   issuer, subject and key exists (checked and written at once).
 //!
-//! Durability: revocations, consumed codes, rotations and used assertion ids are durable
-//! when the call returns. Issuance may ride on the backend's normal flush.
+//! Durability: revocations, consumed codes, rotations, used assertion ids and trust
+//! relationships created or deleted are durable when the call returns. Issuance may ride on the backend's normal flush.
 //!
 //! Errors: backends answer with [`Error`](crate::Error); a failure of the backend itself is
 //! [`Error::internal`](crate::Error::internal), a race lost is an ordinary outcome.
@@ -33,12 +36,13 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::model::{
-    Client, ConsentSession, Flow, LoginSession, LogoutFlow, StoredKey, TokenRecord,
+    Client, ConsentSession, Flow, LoginSession, LogoutFlow, StoredKey, TokenRecord, TrustedIssuer,
 };
 
 mod future;
 pub mod memory;
 mod memory_assertions;
+mod memory_trust;
 #[cfg(feature = "sled")]
 mod sled_assertions;
 #[cfg(feature = "sled")]
@@ -49,6 +53,8 @@ mod sled_sessions;
 pub mod sled_store;
 #[cfg(feature = "sled")]
 mod sled_tokens;
+#[cfg(feature = "sled")]
+mod sled_trust;
 
 #[cfg(feature = "sled")]
 pub use self::sled_store::SledStore;
@@ -281,7 +287,80 @@ pub trait KeyStore: Send + Sync {
     fn delete_key<'a>(&'a self, kid: &'a str) -> StoreFuture<'a, Result<bool>>;
 }
 
-/// Everything a provider needs from its store.
-pub trait Storage: ClientStore + TokenStore + SessionStore + KeyStore + 'static {}
+/// Filters and paging for [`TrustStore::list_trusts`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustQuery {
+    /// At most this many relationships (capped as [`ClientQuery::limit`]; 0 means 100).
+    pub page_size: usize,
+    /// Continue after the page that returned this token.
+    pub page_token: Option<String>,
+    /// Only relationships with exactly this issuer.
+    pub issuer: Option<String>,
+}
 
-impl<T: ClientStore + TokenStore + SessionStore + KeyStore + 'static> Storage for T {}
+impl TrustQuery {
+    /// The effective page size.
+    pub fn limit(&self) -> usize {
+        ClientQuery {
+            page_size: self.page_size,
+            ..ClientQuery::default()
+        }
+        .limit()
+    }
+
+    /// Whether a relationship passes the filter.
+    pub fn matches(&self, trust: &TrustedIssuer) -> bool {
+        self.issuer.as_deref().is_none_or(|i| i == trust.issuer)
+    }
+}
+
+/// One page of trust relationships, ordered by `id`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrustPage {
+    /// The relationships of this page.
+    pub trusts: Vec<Arc<TrustedIssuer>>,
+    /// The token for the next page; `None` on the last page.
+    pub next_page_token: Option<String>,
+}
+
+/// Trust relationships of the JWT-bearer grant.
+pub trait TrustStore: Send + Sync {
+    /// Stores a new relationship; `conflict` if its id is taken, or if one with the same
+    /// issuer, subject (empty for any subject) and key id exists. Atomic: of concurrent
+    /// creations of one such triple exactly one succeeds. Durable on return.
+    fn create_trust<'a>(&'a self, trust: TrustedIssuer) -> StoreFuture<'a, Result<()>>;
+    /// The relationship with this id.
+    fn get_trust<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Arc<TrustedIssuer>>>>;
+    /// A page of relationships ordered by id, filtered by issuer.
+    fn list_trusts<'a>(&'a self, query: &'a TrustQuery) -> StoreFuture<'a, Result<TrustPage>>;
+    /// Every relationship of one issuer, expired ones included (the grant judges them):
+    /// what verifying an assertion needs, without scanning the others.
+    fn issuer_trusts<'a>(
+        &'a self,
+        issuer: &'a str,
+    ) -> StoreFuture<'a, Result<Vec<Arc<TrustedIssuer>>>>;
+    /// Deletes a relationship; whether it existed. Durable on return: a deleted trust
+    /// must stay deleted.
+    fn delete_trust<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<bool>>;
+}
+
+/// A page from up to `limit + 1` `(key, item)` pairs in key order: the first `limit`
+/// items, and the key of the last of them when more follow (the next page token).
+/// Shared by the list operations of the stores.
+pub(crate) fn page_of<T>(mut items: Vec<(String, T)>, limit: usize) -> (Vec<T>, Option<String>) {
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|(key, _)| key.clone())
+    } else {
+        None
+    };
+    (items.into_iter().map(|(_, item)| item).collect(), next)
+}
+
+/// Everything a provider needs from its store.
+pub trait Storage:
+    ClientStore + TokenStore + SessionStore + KeyStore + TrustStore + 'static
+{
+}
+
+impl<T: ClientStore + TokenStore + SessionStore + KeyStore + TrustStore + 'static> Storage for T {}

@@ -17,12 +17,11 @@
 //! are not cached, so probing ids cannot fill it.
 
 use std::collections::HashMap;
-use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 
 use super::StoreFuture;
 
-use super::sled_store::{decode, encode, SledStore};
+use super::sled_store::{decode, encode, page, SledStore};
 use super::{ClientPage, ClientQuery, ClientStore};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::Client;
@@ -143,28 +142,12 @@ impl ClientStore for SledStore {
 
     fn list_clients<'a>(&'a self, query: &'a ClientQuery) -> StoreFuture<'a, Result<ClientPage>> {
         StoreFuture::now(|| {
-            let start = match &query.page_token {
-                Some(after) => Bound::Excluded(after.as_bytes()),
-                None => Bound::Unbounded,
-            };
-            let limit = query.limit();
-            let mut clients = Vec::new();
-            for entry in self.clients.range::<&[u8], _>((start, Bound::Unbounded)) {
-                let (_, bytes) = entry.map_err(Error::internal)?;
-                let client: Client = decode(&bytes)?;
-                if query.matches(&client) {
-                    clients.push(Arc::new(client));
-                    if clients.len() > limit {
-                        break;
-                    }
-                }
-            }
-            let next_page_token = if clients.len() > limit {
-                clients.truncate(limit);
-                clients.last().map(|c| c.client_id.clone())
-            } else {
-                None
-            };
+            let (clients, next_page_token) = page(
+                &self.clients,
+                query.page_token.as_deref(),
+                query.limit(),
+                |c| query.matches(c),
+            )?;
             Ok(ClientPage {
                 clients,
                 next_page_token,

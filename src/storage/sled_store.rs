@@ -12,6 +12,8 @@
 //! - `assertion_ids`: used client assertion ids (`sled_assertions.rs`; a directory
 //!   written before the tree existed simply has none);
 //! - the session trees (flows, login sessions, consents), described in `sled_sessions.rs`;
+//! - `trusts` and `trust_keys`: the JWT-bearer grant's trust relationships
+//!   (`sled_trust.rs`; as with `assertion_ids`, an older directory simply has none);
 //! - in the default tree, `portcullis.layout` → `2`.
 //!
 //! There is no index of tokens by grant or by client, and no token operation is a sled
@@ -31,8 +33,8 @@
 //!   acceptable for these rare admin and maintenance operations.
 //!
 //! Client writes and cache fills are serialized by the client cache's lock
-//! (`sled_clients.rs`). Revocations, consumed codes, rotations and client and key
-//! writes are flushed before they return; issuance rides on sled's periodic flush.
+//! (`sled_clients.rs`). Revocations, consumed codes, rotations and client, key and
+//! trust writes are flushed before they return; issuance rides on sled's periodic flush.
 //!
 //! [`SledStore::open`] writes the layout version into a new directory, upgrades a
 //! directory of layout 1 (which kept per-grant and per-client index trees and revoked
@@ -83,6 +85,8 @@ pub struct SledStore {
     pub(super) assertion_ids: Tree,
     keys: Tree,
     pub(super) sessions: SessionTrees,
+    pub(super) trusts: Tree,
+    pub(super) trust_keys: Tree,
 }
 
 /// A key as stored: with the sequence number of its first insertion, so
@@ -139,6 +143,8 @@ impl SledStore {
             assertion_ids: tree("assertion_ids")?,
             keys: tree("keys")?,
             sessions: SessionTrees::open(&db)?,
+            trusts: tree("trusts")?,
+            trust_keys: tree("trust_keys")?,
             db,
         })
     }
@@ -250,6 +256,32 @@ pub(super) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
 
 fn utf8(bytes: &[u8]) -> Result<String> {
     String::from_utf8(bytes.to_vec()).map_err(|_| Error::internal("corrupt index key"))
+}
+
+/// A page of `tree`'s JSON values in key order, after the key `page_token`: at most
+/// `limit` that pass `keep`, and the next page token when more follow.
+pub(super) fn page<T: serde::de::DeserializeOwned>(
+    tree: &Tree,
+    page_token: Option<&str>,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+) -> Result<(Vec<Arc<T>>, Option<String>)> {
+    let start = match page_token {
+        Some(after) => std::ops::Bound::Excluded(after.as_bytes()),
+        None => std::ops::Bound::Unbounded,
+    };
+    let mut matching = Vec::new();
+    for entry in tree.range::<&[u8], _>((start, std::ops::Bound::Unbounded)) {
+        let (key, bytes) = entry.map_err(Error::internal)?;
+        let value: T = decode(&bytes)?;
+        if keep(&value) {
+            matching.push((utf8(&key)?, Arc::new(value)));
+            if matching.len() > limit {
+                break;
+            }
+        }
+    }
+    Ok(super::page_of(matching, limit))
 }
 
 /// The key prefix of every compound key starting with `first`.

@@ -1,6 +1,7 @@
-//! Token formats: opaque HMAC tokens, JWT access tokens, PKCE, client secrets and client
-//! assertions.
+//! Token formats: opaque HMAC tokens, JWT access tokens, PKCE, client secrets, and the
+//! RFC 7523 assertions of client authentication and of the JWT-bearer grant.
 
+pub mod assertion;
 pub mod client_assertion;
 pub mod jwt;
 pub mod opaque;

@@ -1,6 +1,8 @@
 //! Shared test fixtures.
 #![allow(dead_code)]
 
+pub mod signing_keys;
+
 use portcullis::clock::MockClock;
 use portcullis::grant::authorization_code::AuthorizedGrant;
 use portcullis::model::{Pkce, PkceMethod, Scope, Session};

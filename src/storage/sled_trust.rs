@@ -1,0 +1,130 @@
+//! The [`TrustStore`] half of [`SledStore`]: two trees, written together in one sled
+//! transaction.
+//!
+//! - `trusts`: `id` → JSON [`TrustedIssuer`];
+//! - `trust_keys`: `len(issuer) ‖ issuer ‖ len(subject) ‖ subject ‖ kid` → `id` (lengths
+//!   `u32` big-endian; the subject is empty for a trust of any subject).
+//!
+//! `trust_keys` makes the duplicate check of a creation a read inside the transaction
+//! that writes, and answers [`TrustStore::issuer_trusts`] with a prefix scan. Creations
+//! and deletions are rare admin calls, so the transaction's global lock costs nothing
+//! that matters. Both are flushed before they return.
+
+use std::sync::Arc;
+
+use sled::transaction::TransactionalTree;
+use sled::Transactional as _;
+
+use super::sled_store::{
+    abort, compound_prefix, decode, encode, page, tx_error, SledStore, TxResult,
+};
+use super::{StoreFuture, TrustPage, TrustQuery, TrustStore};
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::TrustedIssuer;
+
+/// The `trust_keys` key of a relationship.
+fn key_of(trust: &TrustedIssuer) -> Vec<u8> {
+    let mut key = compound_prefix(&trust.issuer);
+    key.extend_from_slice(&compound_prefix(&trust.subject));
+    key.extend_from_slice(trust.public_key.kid.as_bytes());
+    key
+}
+
+fn conflict(description: &'static str) -> sled::transaction::ConflictableTransactionError<Error> {
+    abort(Error::new(ErrorCode::Conflict, description))
+}
+
+fn insert(trusts: &TransactionalTree, keys: &TransactionalTree, t: &TrustedIssuer) -> TxResult<()> {
+    if trusts.get(t.id.as_bytes())?.is_some() {
+        return Err(conflict(
+            "A trust relationship with this id already exists.",
+        ));
+    }
+    let key = key_of(t);
+    if keys.get(&key)?.is_some() {
+        return Err(conflict(
+            "A trust relationship for this issuer, subject and key id already exists.",
+        ));
+    }
+    trusts.insert(t.id.as_bytes(), encode(t).map_err(abort)?)?;
+    keys.insert(key, t.id.as_bytes())?;
+    Ok(())
+}
+
+impl SledStore {
+    fn read_trust(&self, id: &[u8]) -> Result<Option<TrustedIssuer>> {
+        match self.trusts.get(id).map_err(Error::internal)? {
+            Some(bytes) => decode(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl TrustStore for SledStore {
+    fn create_trust<'a>(&'a self, trust: TrustedIssuer) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::now(|| {
+            (&self.trusts, &self.trust_keys)
+                .transaction(|(trusts, keys)| insert(trusts, keys, &trust))
+                .map_err(tx_error)?;
+            self.flush()
+        })
+    }
+
+    fn get_trust<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Arc<TrustedIssuer>>>> {
+        StoreFuture::now(|| Ok(self.read_trust(id.as_bytes())?.map(Arc::new)))
+    }
+
+    fn list_trusts<'a>(&'a self, query: &'a TrustQuery) -> StoreFuture<'a, Result<TrustPage>> {
+        StoreFuture::now(|| {
+            let (trusts, next_page_token) = page(
+                &self.trusts,
+                query.page_token.as_deref(),
+                query.limit(),
+                |t| query.matches(t),
+            )?;
+            Ok(TrustPage {
+                trusts,
+                next_page_token,
+            })
+        })
+    }
+
+    fn issuer_trusts<'a>(
+        &'a self,
+        issuer: &'a str,
+    ) -> StoreFuture<'a, Result<Vec<Arc<TrustedIssuer>>>> {
+        StoreFuture::now(|| {
+            let mut found = Vec::new();
+            for id in self
+                .trust_keys
+                .scan_prefix(compound_prefix(issuer))
+                .values()
+            {
+                let id = id.map_err(Error::internal)?;
+                // Written with its record in one transaction; a key without one would
+                // be a relationship deleted between the two reads.
+                if let Some(trust) = self.read_trust(&id)? {
+                    found.push(Arc::new(trust));
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    fn delete_trust<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::now(|| {
+            let existed = (&self.trusts, &self.trust_keys)
+                .transaction(|(trusts, keys)| {
+                    let Some(bytes) = trusts.remove(id.as_bytes())? else {
+                        return Ok(false);
+                    };
+                    let trust: TrustedIssuer = decode(&bytes).map_err(abort)?;
+                    keys.remove(key_of(&trust))?;
+                    Ok(true)
+                })
+                .map_err(tx_error)?;
+            self.flush()?;
+            Ok(existed)
+        })
+    }
+}
