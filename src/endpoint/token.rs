@@ -52,6 +52,11 @@ pub enum GrantRequest {
     },
 }
 
+/// The `scope` parameter, parsed, if given.
+fn scope(params: &Params) -> Result<Option<Scope>> {
+    params.get("scope")?.map(Scope::parse).transpose()
+}
+
 impl TokenRequest {
     /// Parses a form body and the `Authorization` header value.
     pub fn from_form(body: &[u8], authorization: Option<&str>) -> Result<Self> {
@@ -69,14 +74,10 @@ impl TokenRequest {
             },
             "refresh_token" => GrantRequest::RefreshToken {
                 refresh_token: params.require("refresh_token")?.to_owned(),
-                scope: params.get("scope")?.map(Scope::parse).transpose()?,
+                scope: scope(params)?,
             },
             "client_credentials" => GrantRequest::ClientCredentials {
-                scope: params
-                    .get("scope")?
-                    .map(Scope::parse)
-                    .transpose()?
-                    .unwrap_or_default(),
+                scope: scope(params)?.unwrap_or_default(),
                 audience: params
                     .all("audience")
                     .into_iter()
@@ -85,11 +86,7 @@ impl TokenRequest {
             },
             crate::grant::jwt_bearer::GRANT_TYPE => GrantRequest::JwtBearer {
                 assertion: params.require("assertion")?.to_owned(),
-                scope: params
-                    .get("scope")?
-                    .map(Scope::parse)
-                    .transpose()?
-                    .unwrap_or_default(),
+                scope: scope(params)?.unwrap_or_default(),
             },
             "password" => {
                 return Err(Error::new(

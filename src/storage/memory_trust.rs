@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::memory::{page, read, write, MemoryStore};
-use super::{StoreFuture, TrustPage, TrustQuery, TrustStore};
+use super::{StoreFuture, TrustPage, TrustQuery, TrustStore, TRUST_ID_TAKEN, TRUST_KEY_TAKEN};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::TrustedIssuer;
 
@@ -14,16 +14,8 @@ use crate::model::TrustedIssuer;
 pub(super) type Trusts = BTreeMap<String, Arc<TrustedIssuer>>;
 
 /// Whether two relationships claim the same issuer, subject and key.
-pub(super) fn same_key(a: &TrustedIssuer, b: &TrustedIssuer) -> bool {
+fn same_key(a: &TrustedIssuer, b: &TrustedIssuer) -> bool {
     a.issuer == b.issuer && a.subject == b.subject && a.public_key.kid == b.public_key.kid
-}
-
-/// The conflict of a relationship whose issuer, subject and key are taken.
-pub(super) fn duplicate() -> Error {
-    Error::new(
-        ErrorCode::Conflict,
-        "A trust relationship for this issuer, subject and key id already exists.",
-    )
 }
 
 impl TrustStore for MemoryStore {
@@ -31,13 +23,10 @@ impl TrustStore for MemoryStore {
         StoreFuture::now(|| {
             let mut trusts = write(&self.trusts);
             if trusts.contains_key(&trust.id) {
-                return Err(Error::new(
-                    ErrorCode::Conflict,
-                    "A trust relationship with this id already exists.",
-                ));
+                return Err(Error::new(ErrorCode::Conflict, TRUST_ID_TAKEN));
             }
             if trusts.values().any(|t| same_key(t, &trust)) {
-                return Err(duplicate());
+                return Err(Error::new(ErrorCode::Conflict, TRUST_KEY_TAKEN));
             }
             trusts.insert(trust.id.clone(), Arc::new(trust));
             Ok(())

@@ -323,6 +323,14 @@ pub struct TrustPage {
     pub next_page_token: Option<String>,
 }
 
+/// The conflict of a relationship whose id is taken, from every store.
+pub(crate) const TRUST_ID_TAKEN: &str = "A trust relationship with this id already exists.";
+
+/// The conflict of a relationship whose issuer, subject and key id are taken, from
+/// every store.
+pub(crate) const TRUST_KEY_TAKEN: &str =
+    "A trust relationship for this issuer, subject and key id already exists.";
+
 /// Trust relationships of the JWT-bearer grant.
 pub trait TrustStore: Send + Sync {
     /// Stores a new relationship; `conflict` if its id is taken, or if one with the same

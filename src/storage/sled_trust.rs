@@ -18,7 +18,7 @@ use sled::Transactional as _;
 use super::sled_store::{
     abort, compound_prefix, decode, encode, page, tx_error, SledStore, TxResult,
 };
-use super::{StoreFuture, TrustPage, TrustQuery, TrustStore};
+use super::{StoreFuture, TrustPage, TrustQuery, TrustStore, TRUST_ID_TAKEN, TRUST_KEY_TAKEN};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::TrustedIssuer;
 
@@ -36,15 +36,11 @@ fn conflict(description: &'static str) -> sled::transaction::ConflictableTransac
 
 fn insert(trusts: &TransactionalTree, keys: &TransactionalTree, t: &TrustedIssuer) -> TxResult<()> {
     if trusts.get(t.id.as_bytes())?.is_some() {
-        return Err(conflict(
-            "A trust relationship with this id already exists.",
-        ));
+        return Err(conflict(TRUST_ID_TAKEN));
     }
     let key = key_of(t);
     if keys.get(&key)?.is_some() {
-        return Err(conflict(
-            "A trust relationship for this issuer, subject and key id already exists.",
-        ));
+        return Err(conflict(TRUST_KEY_TAKEN));
     }
     trusts.insert(t.id.as_bytes(), encode(t).map_err(abort)?)?;
     keys.insert(key, t.id.as_bytes())?;
