@@ -19,9 +19,7 @@ use std::process::{Command, Stdio};
 use common::*;
 use portcullis::clock::MockClock;
 use portcullis::storage::SledStore;
-use portcullis::{
-    Config, CreatedClient, ErrorCode, IntrospectRequest, Provider, Revocation, RevokeRequest,
-};
+use portcullis::{Config, CreatedClient, ErrorCode, Provider, Revocation};
 
 const DIR_VAR: &str = "PORTCULLIS_CRASH_DIR";
 /// The child's work: empty to issue, else the client and the items to spend.
@@ -99,28 +97,6 @@ impl Work {
     }
 }
 
-async fn revoke(f: &Fixture, client: &CreatedClient, token: &str) -> Revocation {
-    let body = format!("token={}", urlencode(token));
-    f.provider
-        .revoke(RevokeRequest::from_form(body.as_bytes(), Some(&basic(client))).unwrap())
-        .await
-        .unwrap()
-}
-
-async fn active(f: &Fixture, token: &str) -> bool {
-    let body = format!("token={}", urlencode(token));
-    f.provider
-        .introspect(IntrospectRequest::from_form(body.as_bytes()).unwrap())
-        .await
-        .unwrap()
-        .is_active()
-}
-
-async fn rotate(f: &Fixture, client: &CreatedClient, refresh: &str) -> portcullis::Result<()> {
-    let body = format!("grant_type=refresh_token&refresh_token={refresh}");
-    f.token(&body, Some(client)).await.map(drop)
-}
-
 /// A child: issues (and exits cleanly), or spends and reports until it is killed.
 #[tokio::test]
 #[ignore = "run by killed_mid_work_keeps_what_it_answered"]
@@ -155,12 +131,12 @@ async fn crash_child() {
     let work = Work::decode(&work);
     let client = work.client();
     for i in 0..ITEMS {
-        let revoked = revoke(&f, &client, &work.tokens[i]).await;
+        let revoked = f.revoke(&work.tokens[i], &client).await.unwrap();
         assert_eq!(revoked, Revocation::AccessToken);
         report(&format!("{}", 3 * i));
         f.exchange(&work.codes[i], &client).await.unwrap();
         report(&format!("{}", 3 * i + 1));
-        rotate(&f, &client, &work.refresh[i]).await.unwrap();
+        f.refresh(&work.refresh[i], &client).await.unwrap();
         report(&format!("{}", 3 * i + 2));
     }
 }
@@ -222,7 +198,7 @@ async fn killed_mid_work_keeps_what_it_answered() {
             let i = op / 3;
             match op % 3 {
                 0 => assert_eq!(
-                    active(&f, &work.tokens[i]).await,
+                    f.introspect(&work.tokens[i]).await.is_active(),
                     !done,
                     "access token {i}, revoked: {done}"
                 ),
@@ -236,7 +212,7 @@ async fn killed_mid_work_keeps_what_it_answered() {
                     );
                 }
                 _ => {
-                    let rotated = rotate(&f, &client, &work.refresh[i]).await;
+                    let rotated = f.refresh(&work.refresh[i], &client).await;
                     let refused = matches!(&rotated, Err(e) if e.code() == ErrorCode::InvalidGrant);
                     assert_eq!(
                         refused, done,
