@@ -13,7 +13,10 @@
 //! - `SECRETS_SYSTEM`, when unset, is generated and kept in `<DSN>/system-secret`
 //!   (in memory with `DSN=memory`), with a warning;
 //! - without `URLS_LOGIN` and `URLS_CONSENT`, a demo login / consent UI that accepts any
-//!   username is served under `/ui/` and a demo client `demo` is created.
+//!   username is served under `/ui/` and a demo client `demo` is created;
+//! - `SERVE_PUBLIC_CORS_ENABLED=true` turns on CORS for the public API, for the origins
+//!   of `SERVE_PUBLIC_CORS_ALLOWED_ORIGINS` (comma-separated) and each client's
+//!   `allowed_cors_origins`.
 //!
 //! `RUST_LOG` sets the log level (`info`).
 
@@ -21,6 +24,7 @@ use std::error::Error;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use portcullis::http::{CorsOptions, ServerOptions};
 use portcullis::storage::{MemoryStore, SledStore};
 use portcullis::token::pkce::s256_challenge;
 use portcullis::{ClientRequest, Config, Provider};
@@ -50,6 +54,24 @@ fn port(name: &str, default: u16) -> Result<u16, BoxError> {
             .parse()
             .map_err(|_| format!("{name} must be a port number, not {v:?}").into()),
     }
+}
+
+/// CORS for the public API, from Hydra's `SERVE_PUBLIC_CORS_*` variables.
+fn cors() -> Result<Option<CorsOptions>, BoxError> {
+    match env("SERVE_PUBLIC_CORS_ENABLED").as_deref() {
+        None | Some("false") => return Ok(None),
+        Some("true") => {}
+        Some(v) => {
+            return Err(
+                format!("SERVE_PUBLIC_CORS_ENABLED must be true or false, not {v:?}").into(),
+            )
+        }
+    }
+    let origins = env("SERVE_PUBLIC_CORS_ALLOWED_ORIGINS").unwrap_or_default();
+    let origins = origins.split(',').map(str::trim).filter(|o| !o.is_empty());
+    let cors = CorsOptions::allowing(origins)
+        .map_err(|e| format!("SERVE_PUBLIC_CORS_ALLOWED_ORIGINS: {}", e.description()))?;
+    Ok(Some(cors))
 }
 
 #[tokio::main]
@@ -126,7 +148,9 @@ async fn run() -> Result<(), BoxError> {
         .build()
         .await
         .map_err(|e| format!("starting the provider: {e}"))?;
-    let server = app::server(provider.clone())?;
+    let mut options = ServerOptions::default();
+    options.cors = cors()?;
+    let server = app::server(provider.clone())?.with_options(options);
 
     let demo = if demo_ui {
         tracing::warn!("URLS_LOGIN / URLS_CONSENT not set: serving the demo UI (any username logs in) under /ui/");

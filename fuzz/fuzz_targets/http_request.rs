@@ -1,5 +1,5 @@
 //! The HTTP layer: raw bytes become an `http::Request` (method, path and query, headers,
-//! body) for the public and admin routes. Nothing may panic or answer 500.
+//! body) for the public and admin routes, with CORS on. Nothing may panic or answer 500.
 #![no_main]
 
 #[path = "../common/mod.rs"]
@@ -8,13 +8,17 @@ mod common;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use portcullis::http::Server;
+use portcullis::http::{CorsOptions, Server, ServerOptions};
 
-const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(|| Server::new(common::world().provider.clone()))
+    SERVER.get_or_init(|| {
+        let mut options = ServerOptions::default();
+        options.cors = Some(CorsOptions::allowing(["https://*.example.com"]).expect("a pattern"));
+        Server::new(common::world().provider.clone()).with_options(options)
+    })
 }
 
 fuzz_target!(|data: &[u8]| {

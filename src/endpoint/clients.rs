@@ -228,6 +228,11 @@ impl ClientRequest {
         {
             check_uri("URI", u)?;
         }
+        for o in self.allowed_cors_origins.iter().flatten() {
+            crate::model::origin::check_pattern(o).map_err(|why| {
+                metadata_error(format!("The allowed CORS origin '{}' {why}.", printable(o)))
+            })?;
+        }
         let subject_type = self.subject_type.unwrap_or_else(|| "public".to_owned());
         if !matches!(subject_type.as_str(), "public" | "pairwise") {
             return Err(metadata_error(

@@ -46,6 +46,9 @@
 //! | GET, POST | `/admin/trust/grants/jwt-bearer/issuers` | list (paginated, `Link`, `issuer` filter) / trust an issuer (201) |
 //! | GET, DELETE | `/admin/trust/grants/jwt-bearer/issuers/{id}` | get / delete (204) a trust relationship |
 //!
+//! With [`ServerOptions::cors`] set, the public routes answer CORS preflights and mark
+//! responses readable by allowed origins ([`CorsOptions`]); the admin routes never do.
+//!
 //! `HEAD` is answered wherever `GET` is. An unknown path is `404`, a known path with
 //! another method `405` with `Allow`. Errors are `{"error", "error_description"}` with
 //! the error's status; malformed input is `400 invalid_request` (`413` for a body over
@@ -63,6 +66,7 @@ use crate::Provider;
 mod admin;
 mod body;
 mod challenges;
+mod cors;
 mod html;
 mod public;
 mod registration;
@@ -71,6 +75,7 @@ mod routes;
 mod tokens;
 mod trust;
 
+pub use cors::CorsOptions;
 use routes::Route;
 
 /// Options of the HTTP layer.
@@ -80,12 +85,16 @@ pub struct ServerOptions {
     /// The largest request body accepted (1 MiB by default); larger ones get `413`.
     /// Adapters should stop reading a body past this size.
     pub max_body_bytes: usize,
+    /// CORS on the public API; off (`None`) by default, so browsers on other origins
+    /// cannot read its answers and preflights get `405`.
+    pub cors: Option<CorsOptions>,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
         Self {
             max_body_bytes: 1 << 20,
+            cors: None,
         }
     }
 }
@@ -178,8 +187,8 @@ impl Server {
     }
 
     /// Serves the admin API (clients, login / consent / logout challenges, sessions,
-    /// introspection, token deletion, flush, JWT-bearer trust relationships). Public paths are `404` here. Mount it where
-    /// only trusted callers reach it.
+    /// introspection, token deletion, flush, JWT-bearer trust relationships). Public
+    /// paths are `404` here. Mount it where only trusted callers reach it.
     pub async fn admin(&self, req: Request<Bytes>) -> Response<Bytes> {
         self.serve(req, Api::Admin).await
     }
@@ -204,6 +213,10 @@ impl Server {
             return response::finish(response::not_found());
         }
         let allowed = route.allowed();
+        let cors = self.options.cors.as_ref().filter(|_| !route.is_admin());
+        if let Some(cors) = cors.filter(|_| cors::is_preflight(&req)) {
+            return response::finish(cors.preflight(req.headers(), allowed));
+        }
         let head = req.method() == Method::HEAD && allowed.contains(&Method::GET);
         if head {
             *req.method_mut() = Method::GET;
@@ -214,6 +227,9 @@ impl Server {
             Ok(r) => r,
             Err(Fail(r)) => *r,
         };
+        if let Some(cors) = cors {
+            self.cors(cors, &req, &mut resp).await;
+        }
         if head {
             *resp.body_mut() = Bytes::new();
         }

@@ -5,6 +5,7 @@ pub mod client;
 pub mod flow;
 pub mod key;
 pub mod lifespan;
+pub mod origin;
 pub mod scope;
 pub mod token;
 pub mod trust;
