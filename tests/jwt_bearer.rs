@@ -512,6 +512,42 @@ async fn scopes_stay_within_the_client_and_the_trust() {
 }
 
 #[tokio::test]
+async fn audiences_stay_within_the_client() {
+    let s = setup().await;
+    let with_audience = |assertion: &str, audience: &str| {
+        format!(
+            "{}&audience={}",
+            body(assertion, Some("read")),
+            urlencode(audience)
+        )
+    };
+    // A refused audience does not spend the assertion.
+    let assertion = sign(&s.key, &s.claims());
+    let e =
+        s.f.token(
+            &with_audience(&assertion, "https://other.example.com"),
+            Some(&s.client),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidRequest);
+    assert_eq!(
+        e.description(),
+        "The client is not allowed to request one of the audiences."
+    );
+    let r =
+        s.f.token(
+            &with_audience(&assertion, "https://api.example.com"),
+            Some(&s.client),
+        )
+        .await
+        .expect("an audience of the client's");
+    let record = s.f.record(&r.access_token).await;
+    assert_eq!(record.audience, ["https://api.example.com"]);
+    assert_eq!(record.session.subject, "alice");
+}
+
+#[tokio::test]
 async fn hostile_assertions_are_refused_without_echo() {
     let s = setup().await;
     let unsupported = "The assertion is not a JWS signed with a supported algorithm.";

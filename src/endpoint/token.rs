@@ -49,12 +49,23 @@ pub enum GrantRequest {
         assertion: String,
         /// The scope asked for.
         scope: Scope,
+        /// The audiences asked for.
+        audience: Vec<String>,
     },
 }
 
 /// The `scope` parameter, parsed, if given.
 fn scope(params: &Params) -> Result<Option<Scope>> {
     params.get("scope")?.map(Scope::parse).transpose()
+}
+
+/// The `audience` parameters (Hydra's extension), each once.
+fn audience(params: &Params) -> Vec<String> {
+    params
+        .all("audience")
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 impl TokenRequest {
@@ -78,15 +89,12 @@ impl TokenRequest {
             },
             "client_credentials" => GrantRequest::ClientCredentials {
                 scope: scope(params)?.unwrap_or_default(),
-                audience: params
-                    .all("audience")
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect(),
+                audience: audience(params),
             },
             crate::grant::jwt_bearer::GRANT_TYPE => GrantRequest::JwtBearer {
                 assertion: params.require("assertion")?.to_owned(),
                 scope: scope(params)?.unwrap_or_default(),
+                audience: audience(params),
             },
             "password" => {
                 return Err(Error::new(
@@ -157,9 +165,11 @@ impl Provider {
             GrantRequest::ClientCredentials { scope, audience } => {
                 crate::grant::client_credentials::issue(self, &client, scope, audience).await
             }
-            GrantRequest::JwtBearer { assertion, scope } => {
-                crate::grant::jwt_bearer::issue(self, &client, &assertion, scope).await
-            }
+            GrantRequest::JwtBearer {
+                assertion,
+                scope,
+                audience,
+            } => crate::grant::jwt_bearer::issue(self, &client, &assertion, scope, audience).await,
         }
     }
 }

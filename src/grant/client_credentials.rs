@@ -24,11 +24,7 @@ pub(crate) async fn issue(
             "The client is not allowed to request one of the scopes.",
         ));
     }
-    if !client.allows_audience(audience.iter().map(String::as_str)) {
-        return Err(Error::invalid_request(
-            "The client is not allowed to request one of the audiences.",
-        ));
-    }
+    super::check_audience(client, &audience)?;
     let subject = client.client_id.clone();
     super::issue_access_token(
         provider,

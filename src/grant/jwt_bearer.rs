@@ -11,7 +11,8 @@
 //! `invalid_grant` (§3.1), described without echoing it.
 //!
 //! The requested scope must be within both the client's and the relationship's; none
-//! requested grants none, as `client_credentials` does. No refresh token, no ID token.
+//! requested grants none, as `client_credentials` does. Requested audiences (Hydra's
+//! `audience` parameter) must be within the client's. No refresh token, no ID token.
 
 use std::sync::Arc;
 
@@ -56,12 +57,13 @@ struct Candidate {
 }
 
 /// Issues an access token for the assertion's subject, within the scopes of the client
-/// and of the relationship that verified it.
+/// and of the relationship that verified it, for audiences of the client's.
 pub(crate) async fn issue(
     provider: &Provider,
     client: &Client,
     assertion: &str,
     scope: Scope,
+    audience: Vec<String>,
 ) -> Result<TokenResponse> {
     if client.is_public() || !client.allows_grant(GrantType::JwtBearer) {
         return Err(Error::new(
@@ -80,6 +82,7 @@ pub(crate) async fn issue(
             "The trust relationship of the assertion's issuer does not allow one of the scopes.",
         ));
     }
+    super::check_audience(client, &audience)?;
     let namespace = format!("{REPLAY_NAMESPACE}{}", trust.issuer);
     let first_use = provider
         .store()
@@ -94,7 +97,7 @@ pub(crate) async fn issue(
         GrantKind::JwtBearer,
         subject,
         scope,
-        Vec::new(),
+        audience,
     )
     .await
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::endpoint::token::TokenResponse;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::keys::Algorithm;
 use crate::model::{
     AccessTokenStrategy, Client, GrantKind, Scope, Session, TokenKind, TokenRecord, TokenStatus,
@@ -158,6 +158,17 @@ impl Issue<'_> {
             },
             records,
         })
+    }
+}
+
+/// Refuses audiences the client was not registered for (Hydra's `audience` parameter).
+pub(crate) fn check_audience(client: &Client, audience: &[String]) -> Result<()> {
+    if client.allows_audience(audience.iter().map(String::as_str)) {
+        Ok(())
+    } else {
+        Err(Error::invalid_request(
+            "The client is not allowed to request one of the audiences.",
+        ))
     }
 }
 
