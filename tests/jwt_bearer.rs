@@ -117,6 +117,20 @@ impl Setup {
             .await
     }
 
+    /// The grant for `assertion` with scope `read` and `audience`.
+    async fn grant_for(
+        &self,
+        assertion: &str,
+        audience: &str,
+    ) -> portcullis::Result<portcullis::TokenResponse> {
+        let body = format!(
+            "{}&audience={}",
+            body(assertion, Some("read")),
+            urlencode(audience)
+        );
+        self.f.token(&body, Some(&self.client)).await
+    }
+
     /// The grant's error for `assertion`: `code`, with exactly `description`.
     async fn refused(&self, assertion: &str, code: ErrorCode, description: &str) -> Error {
         let e = self
@@ -514,20 +528,10 @@ async fn scopes_stay_within_the_client_and_the_trust() {
 #[tokio::test]
 async fn audiences_stay_within_the_client() {
     let s = setup().await;
-    let with_audience = |assertion: &str, audience: &str| {
-        format!(
-            "{}&audience={}",
-            body(assertion, Some("read")),
-            urlencode(audience)
-        )
-    };
     // A refused audience does not spend the assertion.
     let assertion = sign(&s.key, &s.claims());
-    let e =
-        s.f.token(
-            &with_audience(&assertion, "https://other.example.com"),
-            Some(&s.client),
-        )
+    let e = s
+        .grant_for(&assertion, "https://other.example.com")
         .await
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidRequest);
@@ -535,11 +539,8 @@ async fn audiences_stay_within_the_client() {
         e.description(),
         "The client is not allowed to request one of the audiences."
     );
-    let r =
-        s.f.token(
-            &with_audience(&assertion, "https://api.example.com"),
-            Some(&s.client),
-        )
+    let r = s
+        .grant_for(&assertion, "https://api.example.com")
         .await
         .expect("an audience of the client's");
     let record = s.f.record(&r.access_token).await;

@@ -133,7 +133,7 @@ impl CorsOptions {
             VARY,
             "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
         );
-        let Some(origin) = request_origin(headers).filter(|o| origin::matches("*", o)) else {
+        let Some(origin) = request_origin(headers).filter(|o| origin::matchable(o)) else {
             return resp;
         };
         let method = headers

@@ -35,9 +35,15 @@ pub fn check_pattern(pattern: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether `origin` (an `Origin` header value) can match any pattern: not empty, not
+/// `null`, ASCII.
+pub fn matchable(origin: &str) -> bool {
+    !origin.is_empty() && !origin.eq_ignore_ascii_case("null") && origin.is_ascii()
+}
+
 /// Whether `origin` (an `Origin` header value) matches `pattern`.
 pub fn matches(pattern: &str, origin: &str) -> bool {
-    if origin.is_empty() || origin.eq_ignore_ascii_case("null") || !origin.is_ascii() {
+    if !matchable(origin) {
         return false;
     }
     if pattern == "*" {
