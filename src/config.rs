@@ -92,7 +92,17 @@ pub struct Config {
     pub login_session_lifespan: Duration,
     /// Allow OpenID / RFC 7591 dynamic client registration (off by default).
     pub dynamic_registration: bool,
+    /// How long after its first exchange a refresh token may be exchanged again (Hydra's
+    /// `oauth2.grant.refresh_token.rotation_grace_period`): for a client whose answer was
+    /// lost, or two tabs refreshing at once. Each reuse issues new tokens in the same
+    /// grant and does not extend the period; a reuse after it revokes the grant, as any
+    /// reuse does without one. Zero (the default) is strict reuse detection (RFC 9700
+    /// §4.14.2); at most [`MAX_ROTATION_GRACE_PERIOD`], as in Hydra.
+    pub refresh_token_rotation_grace_period: Duration,
 }
+
+/// The longest [`Config::refresh_token_rotation_grace_period`]: five minutes.
+pub const MAX_ROTATION_GRACE_PERIOD: Duration = Duration::minutes(5);
 
 impl Config {
     /// A configuration with Hydra's defaults for `issuer` and one system secret.
@@ -103,6 +113,7 @@ impl Config {
             flow_lifespan: Duration::minutes(30),
             login_session_lifespan: Duration::hours(720),
             dynamic_registration: false,
+            refresh_token_rotation_grace_period: Duration::ZERO,
             issuer,
             secrets: vec![secret.into()],
             lifespans: Lifespans::default(),
@@ -118,8 +129,9 @@ impl Config {
     /// `URLS_CONSENT`, `URLS_LOGOUT`, `URLS_POST_LOGOUT_REDIRECT`,
     /// `STRATEGIES_ACCESS_TOKEN` (`opaque` | `jwt`),
     /// `OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED`, `TTL_ACCESS_TOKEN`,
-    /// `TTL_REFRESH_TOKEN`, `TTL_ID_TOKEN`, `TTL_AUTH_CODE`, `TTL_LOGIN_CONSENT_REQUEST`
-    /// (durations such as `1h`, `30m`).
+    /// `TTL_REFRESH_TOKEN`, `TTL_ID_TOKEN`, `TTL_AUTH_CODE`, `TTL_LOGIN_CONSENT_REQUEST`,
+    /// `OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD` (durations such as `1h`, `30m`,
+    /// `30s`).
     pub fn from_env_with(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let issuer = get("URLS_SELF_ISSUER").ok_or("URLS_SELF_ISSUER is required")?;
         let secrets: Vec<Vec<u8>> = get("SECRETS_SYSTEM")
@@ -166,6 +178,10 @@ impl Config {
             ("TTL_ID_TOKEN", &mut config.lifespans.id_token),
             ("TTL_AUTH_CODE", &mut config.lifespans.authorization_code),
             ("TTL_LOGIN_CONSENT_REQUEST", &mut config.flow_lifespan),
+            (
+                "OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD",
+                &mut config.refresh_token_rotation_grace_period,
+            ),
         ];
         for (name, slot) in ttls {
             if let Some(v) = get(name) {
@@ -254,6 +270,7 @@ mod tests {
             ("STRATEGIES_ACCESS_TOKEN", "jwt"),
             ("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", "true"),
             ("TTL_ACCESS_TOKEN", "5m"),
+            ("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD", "30s"),
         ]))
         .unwrap();
         assert_eq!(c.secrets.len(), 2);
@@ -262,6 +279,7 @@ mod tests {
         assert_eq!(c.access_token_strategy, AccessTokenStrategy::Jwt);
         assert!(c.dynamic_registration);
         assert_eq!(c.lifespans.access_token, Duration::minutes(5));
+        assert_eq!(c.refresh_token_rotation_grace_period, Duration::seconds(30));
     }
 
     #[test]

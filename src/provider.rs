@@ -173,6 +173,12 @@ impl ProviderBuilder {
                 "At least one system secret is required, each of 32 bytes or more.",
             ));
         }
+        let grace = config.refresh_token_rotation_grace_period;
+        if grace.is_negative() || grace > crate::config::MAX_ROTATION_GRACE_PERIOD {
+            return Err(Error::invalid_request(
+                "The refresh token rotation grace period must be between 0 and 5 minutes.",
+            ));
+        }
         let store = self
             .store
             .ok_or_else(|| Error::invalid_request("The provider needs a store."))?;

@@ -1,7 +1,8 @@
 //! Model-based property test: random sequences of operations run against the engine and
 //! a small reference model, on MemoryStore and SledStore. Invariants: a revoked or
 //! expired token never introspects active; a code redeems at most once; refresh reuse
-//! revokes its family; scopes never widen; a deleted client's tokens are inactive.
+//! revokes its family (after the rotation grace period, when a case has one); scopes
+//! never widen; a deleted client's tokens are inactive.
 
 mod common;
 
@@ -12,6 +13,9 @@ use portcullis::{Config, CreatedClient, IntrospectRequest, Provider, RevokeReque
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
 use time::Duration;
+
+/// The rotation grace period of the cases that have one (seconds).
+const GRACE: i64 = 60;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -32,7 +36,8 @@ fn op() -> impl Strategy<Value = Op> {
         4 => any::<usize>().prop_map(|code| Op::Exchange { code }),
         4 => (any::<usize>(), any::<bool>()).prop_map(|(token, narrow)| Op::Refresh { token, narrow }),
         3 => any::<usize>().prop_map(|token| Op::Revoke { token }),
-        2 => prop_oneof![0..700i64, 3000..4000i64].prop_map(|seconds| Op::Advance { seconds }),
+        2 => prop_oneof![0..GRACE * 2, 0..700i64, 3000..4000i64]
+            .prop_map(|seconds| Op::Advance { seconds }),
         1 => Just(Op::Flush),
         1 => (0..2usize).prop_map(|client| Op::DeleteClient { client }),
     ]
@@ -54,6 +59,8 @@ struct Tok {
     expires_at: i64,
     /// Revoked directly, rotated (refresh) or redeemed (code).
     spent: bool,
+    /// When a refresh token was first rotated.
+    rotated_at: Option<i64>,
     revoked: bool,
     /// Still in the store (not flushed).
     present: bool,
@@ -62,6 +69,8 @@ struct Tok {
 #[derive(Default)]
 struct Model {
     now: i64,
+    /// The rotation grace period (seconds; 0: none).
+    grace: i64,
     tokens: Vec<Tok>,
     revoked_grants: Vec<bool>,
     grant_scope: Vec<Vec<String>>,
@@ -98,6 +107,7 @@ impl Model {
             grant,
             expires_at: self.now + lifespan,
             spent: false,
+            rotated_at: None,
             revoked: false,
             present: true,
         });
@@ -139,9 +149,11 @@ impl World {
     }
 }
 
-async fn world(store: impl Storage) -> World {
+async fn world(store: impl Storage, grace: i64) -> World {
     let clock = MockClock::default();
-    let provider = Provider::builder(Config::new(ISSUER, [7u8; 32]))
+    let mut config = Config::new(ISSUER, [7u8; 32]);
+    config.refresh_token_rotation_grace_period = Duration::seconds(grace);
+    let provider = Provider::builder(config)
         .store(store)
         .signer(signer())
         .clock(clock.clone())
@@ -159,9 +171,10 @@ async fn world(store: impl Storage) -> World {
     }
 }
 
-async fn run(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
+async fn run(w: &World, grace: i64, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut m = Model {
         now: w.provider.now().unix_timestamp(),
+        grace,
         ..Model::default()
     };
     for op in ops {
@@ -237,9 +250,17 @@ async fn run(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
                         t.client,
                     )
                     .await;
-                let expect_ok = m.active(&t);
+                // Rotated, but within the grace period: reuse issues again.
+                let graced = t.rotated_at.is_some_and(|at| m.now < at + m.grace);
+                let expect_ok = m.active(&t)
+                    || (graced
+                        && t.present
+                        && !t.revoked
+                        && m.now < t.expires_at
+                        && !m.revoked_grants[t.grant]
+                        && !m.deleted[t.client]);
                 prop_assert_eq!(r.is_ok(), expect_ok, "refresh of {:?}", t);
-                if t.present && t.spent && !t.revoked && !m.deleted[t.client] {
+                if t.present && t.spent && !graced && !t.revoked && !m.deleted[t.client] {
                     m.revoke_grant(t.grant); // refresh reuse revokes its family
                 }
                 if let Ok(r) = r {
@@ -252,6 +273,7 @@ async fn run(w: &World, ops: &[Op]) -> Result<(), TestCaseError> {
                         );
                     }
                     m.tokens[i].spent = true;
+                    m.tokens[i].rotated_at = t.rotated_at.or(Some(m.now));
                     m.push(r.access_token, Kind::Access, t.client, t.grant, 3600);
                     m.push(
                         r.refresh_token.unwrap(),
@@ -334,12 +356,18 @@ fn check<S: Storage>(cases: u32, store: impl Fn() -> S) {
         ..RunnerConfig::default()
     });
     runner
-        .run(&proptest::collection::vec(op(), 1..40), |ops| {
-            rt.block_on(async {
-                let w = world(store()).await;
-                run(&w, &ops).await
-            })
-        })
+        .run(
+            &(
+                prop_oneof![Just(0), Just(GRACE)],
+                proptest::collection::vec(op(), 1..40),
+            ),
+            |(grace, ops)| {
+                rt.block_on(async {
+                    let w = world(store(), grace).await;
+                    run(&w, grace, &ops).await
+                })
+            },
+        )
         .unwrap();
 }
 

@@ -72,7 +72,11 @@ fn record() -> impl Strategy<Value = TokenRecord> {
         ],
         (text(), text(), scope(), scope()),
         proptest::collection::vec(text(), 0..3),
-        (any::<i64>(), any::<i64>()),
+        (
+            any::<i64>(),
+            any::<i64>(),
+            proptest::option::of(any::<i64>()),
+        ),
         session(),
         proptest::option::of((
             proptest::option::of(text()),
@@ -86,13 +90,14 @@ fn record() -> impl Strategy<Value = TokenRecord> {
                 status,
                 (grant_id, client_id, scope, granted_scope),
                 audience,
-                (issued_at, expires_at),
+                (issued_at, expires_at, rotated_at),
                 session,
                 code,
             )| TokenRecord {
                 signature,
                 kind,
                 status,
+                rotated_at,
                 grant_id: grant_id.into(),
                 client_id: client_id.into(),
                 scope,
@@ -218,4 +223,16 @@ proptest! {
         let expected = Params::from_pairs(pairs.clone());
         prop_assert_eq!(parsed, expected);
     }
+}
+
+/// A record stored before `rotated_at` existed reads as never rotated; one never rotated
+/// is written without the field, as before.
+#[test]
+fn token_records_without_a_rotation_time() {
+    let stored = r#"{"signature":"s","kind":"refresh_token","status":"rotated","grant_id":"g","client_id":"c","scope":"offline_access","granted_scope":"offline_access","audience":[],"issued_at":1,"expires_at":2,"session":{"subject":"alice"}}"#;
+    let record: TokenRecord = serde_json::from_str(stored).expect("an older record decodes");
+    assert_eq!(record.rotated_at, None);
+    assert_eq!(record.status, TokenStatus::Rotated);
+    let written = serde_json::to_string(&record).unwrap();
+    assert!(!written.contains("rotated_at"), "{written}");
 }

@@ -9,16 +9,20 @@ use std::sync::Arc;
 
 use common::{raw_sled, TempDir};
 use portcullis::model::{Client, Scope, Session, TokenKind, TokenRecord, TokenStatus};
-use portcullis::storage::{ClientStore, Consumed, Rotated, SledStore, TokenStore};
+use portcullis::storage::{ClientStore, Consumed, Rotated, Rotation, SledStore, TokenStore};
 use portcullis::ErrorCode;
 
 const NOW: i64 = 1_700_000_000;
+
+/// A rotation now, without a grace period.
+const STRICT: Rotation = Rotation { at: NOW, grace: 0 };
 
 fn token(signature: &str, kind: TokenKind, grant_id: &str, client_id: &str) -> TokenRecord {
     TokenRecord {
         signature: signature.to_owned(),
         kind,
         status: TokenStatus::Active,
+        rotated_at: None,
         grant_id: grant_id.into(),
         client_id: client_id.into(),
         scope: Scope::parse("offline_access read").unwrap(),
@@ -322,7 +326,10 @@ async fn a_record_written_into_a_revoked_grant_is_revoked() {
     };
     let next = token("rt-next", TokenKind::RefreshToken, "g2", "app");
     assert_eq!(
-        store.rotate_refresh("rt-raced", vec![next]).await.unwrap(),
+        store
+            .rotate_refresh("rt-raced", vec![next], STRICT)
+            .await
+            .unwrap(),
         gone
     );
     assert_eq!(status(&store, "rt-next").await, None);

@@ -12,13 +12,16 @@ use portcullis::model::{
     StoredKey, TokenKind, TokenRecord, TokenStatus, TrustedIssuer, TrustedKey,
 };
 use portcullis::storage::{
-    ClientQuery, ClientStore, Consumed, KeyStore, MemoryStore, Rotated, SessionSelector,
+    ClientQuery, ClientStore, Consumed, KeyStore, MemoryStore, Rotated, Rotation, SessionSelector,
     SessionStore, SledStore, Storage, TokenStore, TrustQuery, TrustStore, REVOKED_GRANT_GRACE,
 };
 use portcullis::ErrorCode;
 use tokio::sync::Barrier;
 
 const NOW: i64 = 1_700_000_000;
+
+/// A rotation now, without a grace period.
+const STRICT: Rotation = Rotation { at: NOW, grace: 0 };
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -29,6 +32,7 @@ fn token(signature: &str, kind: TokenKind, grant_id: &str, client_id: &str) -> T
         signature: signature.to_owned(),
         kind,
         status: TokenStatus::Active,
+        rotated_at: None,
         grant_id: grant_id.into(),
         client_id: client_id.into(),
         scope: Scope::parse("openid offline").unwrap(),
@@ -515,7 +519,12 @@ async fn concurrent_refresh_rotation<S: Storage + Clone>(store: S) {
                     access(&format!("at-{i}-new"), "g1"),
                 ];
                 barrier.wait().await;
-                (i, store.rotate_refresh("rt-0", replacements.to_vec()).await)
+                (
+                    i,
+                    store
+                        .rotate_refresh("rt-0", replacements.to_vec(), STRICT)
+                        .await,
+                )
             })
         })
         .collect();
@@ -615,11 +624,14 @@ async fn rotate_refresh_outcomes<S: Storage + Clone>(store: S) {
         .await
         .unwrap();
     assert_eq!(
-        store.rotate_refresh("nope", vec![]).await.unwrap(),
+        store.rotate_refresh("nope", vec![], STRICT).await.unwrap(),
         Rotated::NotFound
     );
     assert_eq!(
-        store.rotate_refresh("code-1", vec![]).await.unwrap(),
+        store
+            .rotate_refresh("code-1", vec![], STRICT)
+            .await
+            .unwrap(),
         Rotated::NotFound,
         "a code is not a refresh token"
     );
@@ -627,7 +639,10 @@ async fn rotate_refresh_outcomes<S: Storage + Clone>(store: S) {
 
     let next = [refresh("rt-2", "g1"), access("at-2", "g1")];
     assert!(matches!(
-        store.rotate_refresh("rt-1", next.to_vec()).await.unwrap(),
+        store
+            .rotate_refresh("rt-1", next.to_vec(), STRICT)
+            .await
+            .unwrap(),
         Rotated::Rotated(_)
     ));
     assert_eq!(
@@ -637,7 +652,7 @@ async fn rotate_refresh_outcomes<S: Storage + Clone>(store: S) {
     assert_eq!(status(&store, "at-2").await, Some(TokenStatus::Active));
     assert_eq!(
         store
-            .rotate_refresh("rt-1", vec![refresh("rt-3", "g1")])
+            .rotate_refresh("rt-1", vec![refresh("rt-3", "g1")], STRICT)
             .await
             .unwrap(),
         Rotated::AlreadyUsed {
@@ -650,11 +665,115 @@ async fn rotate_refresh_outcomes<S: Storage + Clone>(store: S) {
     // The replacement can itself be rotated.
     assert!(matches!(
         store
-            .rotate_refresh("rt-2", vec![refresh("rt-3", "g1")])
+            .rotate_refresh("rt-2", vec![refresh("rt-3", "g1")], STRICT)
             .await
             .unwrap(),
         Rotated::Rotated(_)
     ));
+}
+
+/// Within the grace period a rotated token rotates again (its rotation time kept);
+/// at its end, or once the grant is revoked, it is `AlreadyUsed`.
+async fn rotate_within_the_grace_period<S: Storage + Clone>(store: S) {
+    let at = |t: i64| Rotation {
+        at: NOW + t,
+        grace: 30,
+    };
+    store
+        .insert_tokens(vec![refresh("rt-1", "g1")])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .rotate_refresh("rt-1", vec![refresh("rt-2", "g1")], at(10))
+            .await
+            .unwrap(),
+        Rotated::Rotated(old) if old.status == TokenStatus::Active
+    ));
+    let rotated = store.get_token("rt-1").await.unwrap().unwrap();
+    assert_eq!(rotated.status, TokenStatus::Rotated);
+    assert_eq!(rotated.rotated_at, Some(NOW + 10));
+    assert!(matches!(
+        store
+            .rotate_refresh("rt-1", vec![refresh("rt-3", "g1")], at(39))
+            .await
+            .unwrap(),
+        Rotated::Rotated(old) if old.status == TokenStatus::Rotated
+    ));
+    assert_eq!(status(&store, "rt-3").await, Some(TokenStatus::Active));
+    assert_eq!(
+        store.get_token("rt-1").await.unwrap().unwrap().rotated_at,
+        Some(NOW + 10),
+        "a reuse does not extend the period"
+    );
+    assert_eq!(
+        store
+            .rotate_refresh("rt-1", vec![refresh("rt-4", "g1")], at(40))
+            .await
+            .unwrap(),
+        Rotated::AlreadyUsed {
+            grant_id: "g1".into()
+        },
+        "the period has ended"
+    );
+    assert_eq!(status(&store, "rt-4").await, None);
+    // A grace period does not make a strict rotation of the same token pass later.
+    assert!(matches!(
+        store
+            .rotate_refresh("rt-1", vec![refresh("rt-4", "g1")], STRICT)
+            .await
+            .unwrap(),
+        Rotated::AlreadyUsed { .. }
+    ));
+
+    store
+        .insert_tokens(vec![refresh("rt-g2", "g2")])
+        .await
+        .unwrap();
+    let _ = store
+        .rotate_refresh("rt-g2", vec![refresh("rt-g2-next", "g2")], at(0))
+        .await
+        .unwrap();
+    store.revoke_grant("g2").await.unwrap();
+    assert_eq!(
+        store
+            .rotate_refresh("rt-g2", vec![refresh("rt-g2-late", "g2")], at(1))
+            .await
+            .unwrap(),
+        Rotated::AlreadyUsed {
+            grant_id: "g2".into()
+        },
+        "a revoked grant is not reopened"
+    );
+    assert_eq!(status(&store, "rt-g2-late").await, None);
+}
+
+/// Concurrent reuses within the grace period all store their replacements.
+async fn concurrent_rotation_within_the_grace_period<S: Storage + Clone>(store: S) {
+    const TASKS: usize = 8;
+    let graced = Rotation { at: NOW, grace: 30 };
+    store
+        .insert_tokens(vec![refresh("rt-0", "g1")])
+        .await
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(TASKS));
+    let handles: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let next = vec![refresh(&format!("rt-{i}-new"), "g1")];
+                store.rotate_refresh("rt-0", next, graced).await
+            })
+        })
+        .collect();
+    for h in handles {
+        assert!(matches!(h.await.unwrap().unwrap(), Rotated::Rotated(_)));
+    }
+    for i in 0..TASKS {
+        let new = format!("rt-{i}-new");
+        assert_eq!(status(&store, &new).await, Some(TokenStatus::Active));
+    }
 }
 
 async fn revoke_grant_family<S: Storage + Clone>(store: S) {
@@ -703,7 +822,7 @@ async fn revoke_grant_family<S: Storage + Clone>(store: S) {
 
     assert_eq!(
         store
-            .rotate_refresh("rt-1", vec![refresh("rt-late", "g1")])
+            .rotate_refresh("rt-1", vec![refresh("rt-late", "g1")], STRICT)
             .await
             .unwrap(),
         Rotated::AlreadyUsed {
@@ -737,6 +856,7 @@ async fn rotate_into_revoked_grant<S: Storage + Clone>(store: S) {
         .rotate_refresh(
             "rt-1",
             vec![refresh("rt-2", "g1"), access("at-2", "g-dead")],
+            STRICT,
         )
         .await
         .unwrap_err();
@@ -751,7 +871,7 @@ async fn rotate_into_revoked_grant<S: Storage + Clone>(store: S) {
 
     assert!(matches!(
         store
-            .rotate_refresh("rt-1", vec![refresh("rt-2", "g1")])
+            .rotate_refresh("rt-1", vec![refresh("rt-2", "g1")], STRICT)
             .await
             .unwrap(),
         Rotated::Rotated(_)
@@ -1489,6 +1609,8 @@ conformance!(
     concurrent_refresh_rotation,
     inserts_racing_a_revocation,
     rotate_refresh_outcomes,
+    rotate_within_the_grace_period,
+    concurrent_rotation_within_the_grace_period,
     revoke_grant_family,
     rotate_into_revoked_grant,
     revoke_single_token,

@@ -68,6 +68,7 @@ impl Provider {
             signature: code.signature,
             kind: TokenKind::AuthorizationCode,
             status: TokenStatus::Active,
+            rotated_at: None,
             grant_id,
             client_id: client.client_id.as_str().into(),
             granted_scope: grant.scope.clone(),

@@ -57,6 +57,7 @@ impl Issue<'_> {
             signature,
             kind,
             status: TokenStatus::Active,
+            rotated_at: None,
             grant_id: self.grant_id.clone(),
             client_id: client_id.clone(),
             scope: self.scope.clone(),

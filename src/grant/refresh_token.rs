@@ -1,15 +1,20 @@
-//! `refresh_token` (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
+//! `refresh_token` (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2),
+//! and Hydra's rotation grace period.
 
 use super::Issue;
 use crate::endpoint::token::TokenResponse;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Client, GrantKind, GrantType, Scope, TokenKind, TokenStatus};
-use crate::storage::Rotated;
+use crate::storage::{Rotated, Rotation};
 use crate::Provider;
 
 /// Exchanges a refresh token for a new access token and a new refresh token. The old
-/// refresh token is spent; presenting it again revokes the whole grant family. The scope
-/// may narrow, never widen beyond what the grant started with.
+/// refresh token is spent; presenting it again revokes the whole grant family, unless it
+/// comes within [`Config::refresh_token_rotation_grace_period`] of the first exchange,
+/// which then issues again. The scope may narrow, never widen beyond what the grant
+/// started with.
+///
+/// [`Config::refresh_token_rotation_grace_period`]: crate::Config::refresh_token_rotation_grace_period
 pub(crate) async fn refresh(
     provider: &Provider,
     client: &Client,
@@ -34,8 +39,16 @@ pub(crate) async fn refresh(
             "The refresh token was issued to another client.",
         ));
     }
+    let rotation = Rotation {
+        at: provider.unix_now(),
+        grace: provider
+            .config()
+            .refresh_token_rotation_grace_period
+            .whole_seconds(),
+    };
     match record.status {
         TokenStatus::Active => {}
+        TokenStatus::Rotated if rotation.within_grace(&record) => {}
         TokenStatus::Rotated => {
             return Err(super::revoke_replayed(
                 provider,
@@ -46,7 +59,7 @@ pub(crate) async fn refresh(
         }
         _ => return Err(invalid()),
     }
-    if provider.unix_now() >= record.expires_at {
+    if rotation.at >= record.expires_at {
         return Err(Error::invalid_grant("The refresh token has expired."));
     }
     let scope = match scope {
@@ -70,7 +83,10 @@ pub(crate) async fn refresh(
         refresh: true,
     }
     .mint(provider)?;
-    match store.rotate_refresh(signature, minted.records).await? {
+    match store
+        .rotate_refresh(signature, minted.records, rotation)
+        .await?
+    {
         Rotated::Rotated(_) => Ok(minted.response),
         Rotated::AlreadyUsed { grant_id } => Err(super::revoke_replayed(
             provider,

@@ -126,6 +126,10 @@ pub struct TokenRecord {
     pub kind: TokenKind,
     /// Its life state.
     pub status: TokenStatus,
+    /// When a refresh token was first rotated (unix seconds): the rotation grace period
+    /// runs from here. `None` for anything never rotated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<i64>,
     /// The grant family it belongs to (one authorization; revoked as a whole). Shared by
     /// the records of one issue.
     pub grant_id: Arc<str>,
@@ -152,5 +156,13 @@ impl TokenRecord {
     /// Whether the token is usable at `now` (unix seconds): active and not expired.
     pub fn is_active(&self, now: i64) -> bool {
         self.status == TokenStatus::Active && now < self.expires_at
+    }
+
+    /// A copy of the record with `status`.
+    pub fn with_status(&self, status: TokenStatus) -> TokenRecord {
+        TokenRecord {
+            status,
+            ..self.clone()
+        }
     }
 }

@@ -10,8 +10,8 @@ use super::memory_trust::Trusts;
 use super::StoreFuture;
 
 use super::{
-    page_of, ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, SessionSelector,
-    SessionStore, TokenStore, MARKER_UNTIL_FIRST_FLUSH, REVOKED_GRANT_GRACE,
+    page_of, ClientPage, ClientQuery, ClientStore, Consumed, KeyStore, Rotated, Rotation,
+    SessionSelector, SessionStore, TokenStore, MARKER_UNTIL_FIRST_FLUSH, REVOKED_GRANT_GRACE,
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::flow::Versioned;
@@ -75,6 +75,8 @@ struct Records {
 #[derive(Debug)]
 struct Slot {
     status: TokenStatus,
+    /// When a refresh token was rotated, once it is.
+    rotated_at: Option<i64>,
     hash: u64,
     record: Arc<TokenRecord>,
 }
@@ -91,6 +93,7 @@ impl Records {
         let entry = (self.table).entry(hash, holds(hash, &record.signature), |s| s.hash);
         let slot = Slot {
             status: record.status,
+            rotated_at: record.rotated_at,
             hash,
             record: Arc::new(record),
         };
@@ -143,23 +146,35 @@ impl Tokens {
 
     /// The record as readers see it: with its status now, revoked if its grant is.
     fn get(&self, signature: &str) -> Option<Arc<TokenRecord>> {
-        let Slot { status, record, .. } = self.by_signature.get(signature)?;
+        let Slot {
+            status,
+            rotated_at,
+            record,
+            ..
+        } = self.by_signature.get(signature)?;
         let status = match status {
             TokenStatus::Active if self.is_revoked(&record.grant_id) => TokenStatus::Revoked,
             status => *status,
         };
-        if status == record.status {
+        if status == record.status && *rotated_at == record.rotated_at {
             return Some(record.clone());
         }
         Some(Arc::new(TokenRecord {
-            status,
-            ..(**record).clone()
+            rotated_at: *rotated_at,
+            ..record.with_status(status)
         }))
     }
 
     fn set_status(&mut self, signature: &str, status: TokenStatus) {
         if let Some(slot) = self.by_signature.get_mut(signature) {
             slot.status = status;
+        }
+    }
+
+    fn set_rotated(&mut self, signature: &str, at: i64) {
+        if let Some(slot) = self.by_signature.get_mut(signature) {
+            slot.status = TokenStatus::Rotated;
+            slot.rotated_at = Some(at);
         }
     }
 
@@ -329,6 +344,7 @@ impl TokenStore for MemoryStore {
         &'a self,
         signature: &'a str,
         replacements: Vec<TokenRecord>,
+        rotation: Rotation,
     ) -> StoreFuture<'a, Result<Rotated>> {
         StoreFuture::now(|| {
             let mut t = write(&self.tokens);
@@ -338,13 +354,17 @@ impl TokenStore for MemoryStore {
             if rec.kind != TokenKind::RefreshToken {
                 return Ok(Rotated::NotFound);
             }
-            if rec.status != TokenStatus::Active {
+            let active = rec.status == TokenStatus::Active;
+            let graced = rotation.within_grace(&rec) && !t.is_revoked(&rec.grant_id);
+            if !active && !graced {
                 return Ok(Rotated::AlreadyUsed {
                     grant_id: rec.grant_id.clone(),
                 });
             }
             t.check_grants_open(&replacements)?;
-            t.set_status(signature, TokenStatus::Rotated);
+            if active {
+                t.set_rotated(signature, rotation.at);
+            }
             for r in replacements {
                 t.insert(r);
             }

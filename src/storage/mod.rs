@@ -8,7 +8,9 @@
 //!
 //! - [`TokenStore::consume_code`]: an authorization code is redeemed at most once; a
 //!   second redemption learns which grant the code belonged to, so the engine can revoke it.
-//! - [`TokenStore::rotate_refresh`]: a refresh token is exchanged at most once.
+//! - [`TokenStore::rotate_refresh`]: a refresh token is exchanged at most once, or, with
+//!   a rotation grace period, any number of times within that period after its first
+//!   exchange.
 //! - [`SessionStore::update_flow`]: a login or consent challenge moves forward at most
 //!   once (compare-and-swap on the flow's version), so a handled challenge cannot be
 //!   accepted twice and a verifier cannot be redeemed twice.
@@ -36,7 +38,8 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::model::{
-    Client, ConsentSession, Flow, LoginSession, LogoutFlow, StoredKey, TokenRecord, TrustedIssuer,
+    Client, ConsentSession, Flow, LoginSession, LogoutFlow, StoredKey, TokenRecord, TokenStatus,
+    TrustedIssuer,
 };
 
 mod future;
@@ -145,7 +148,8 @@ pub enum Consumed {
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
 pub enum Rotated {
-    /// This call rotated the token: the old record (status as it was, `Active`).
+    /// This call rotated the token: the old record as it was (`Active`, or `Rotated`
+    /// within the grace period).
     Rotated(Arc<TokenRecord>),
     /// The token was rotated or revoked before (a replay): the grant it belonged to.
     AlreadyUsed {
@@ -154,6 +158,39 @@ pub enum Rotated {
     },
     /// No such refresh token.
     NotFound,
+}
+
+/// The time of a [`TokenStore::rotate_refresh`] and the grace period it honours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// Now (unix seconds): an active token rotated by this call is recorded as rotated at
+    /// this time ([`TokenRecord::rotated_at`]).
+    pub at: i64,
+    /// The rotation grace period in seconds (0: none). A token first rotated at `t` may
+    /// be rotated again, by any number of calls, while `at < t + grace`; such a rotation
+    /// stores its replacements and leaves `t` as it was, so reuse never extends the
+    /// period.
+    pub grace: i64,
+}
+
+impl Rotation {
+    /// Whether `record` is a rotated token still within the grace period (never, without
+    /// one).
+    pub fn within_grace(&self, record: &TokenRecord) -> bool {
+        self.grace > 0
+            && record.status == TokenStatus::Rotated
+            && record
+                .rotated_at
+                .is_some_and(|t| self.at < t.saturating_add(self.grace))
+    }
+
+    /// `record` rotated by this call (`Rotated`, at [`at`](Self::at)).
+    pub fn rotated(&self, record: &TokenRecord) -> TokenRecord {
+        TokenRecord {
+            rotated_at: Some(self.at),
+            ..record.with_status(TokenStatus::Rotated)
+        }
+    }
 }
 
 /// Codes, access tokens and refresh tokens, by signature.
@@ -171,13 +208,18 @@ pub trait TokenStore: Send + Sync {
     /// Atomically marks an active authorization code consumed. Durable on return.
     fn consume_code<'a>(&'a self, signature: &'a str) -> StoreFuture<'a, Result<Consumed>>;
 
-    /// Atomically marks an active refresh token rotated and stores its replacements (of the
-    /// same grant). Exactly one of many concurrent calls for one token wins. Durable on
-    /// return.
+    /// Atomically marks an active refresh token rotated (at `rotation.at`) and stores its
+    /// replacements (of the same grant). Exactly one of many concurrent calls for one
+    /// active token rotates it. A token already rotated, but
+    /// [within the grace period](Rotation::within_grace), is answered `Rotated` too and
+    /// its replacements stored, its rotation time unchanged; any other spent or revoked
+    /// token, or one whose grant is revoked, is `AlreadyUsed`. Replacements into a revoked grant are refused with
+    /// `invalid_grant`, changing nothing. Durable on return.
     fn rotate_refresh<'a>(
         &'a self,
         signature: &'a str,
         replacements: Vec<TokenRecord>,
+        rotation: Rotation,
     ) -> StoreFuture<'a, Result<Rotated>>;
 
     /// Revokes one token; whether it existed. Durable on return.

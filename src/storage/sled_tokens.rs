@@ -22,8 +22,10 @@
 //!   and its grant's marker, then compare-and-swap the stored bytes for the record with
 //!   its new status; a lost swap reads again, so of concurrent calls exactly one moves an
 //!   active record. A rotation first refuses replacements into a revoked grant (changing
-//!   nothing), swaps the old token to `Rotated`, then inserts the replacements as
-//!   `insert_tokens` does. Flushed before returning.
+//!   nothing), swaps the old token to `Rotated` (recording when), then inserts the
+//!   replacements as `insert_tokens` does; a token rotated before but within the grace
+//!   period is not swapped again (its rotation time stays), its replacements are only
+//!   inserted. Flushed before returning.
 //! - `revoke_grant`: writes the marker unless one is there (a marker's `until` only ever
 //!   grows), then flushes.
 //! - `revoke_client_tokens`: scans the whole `tokens` tree for the client's records and
@@ -56,7 +58,9 @@ use serde::Deserialize;
 use sled::IVec;
 
 use super::sled_store::{decode, encode, SledStore};
-use super::{Consumed, Rotated, TokenStore, MARKER_UNTIL_FIRST_FLUSH, REVOKED_GRANT_GRACE};
+use super::{
+    Consumed, Rotated, Rotation, TokenStore, MARKER_UNTIL_FIRST_FLUSH, REVOKED_GRANT_GRACE,
+};
 use crate::error::{Error, Result};
 use crate::model::{TokenKind, TokenRecord, TokenStatus};
 
@@ -64,8 +68,9 @@ use crate::model::{TokenKind, TokenRecord, TokenStatus};
 enum Transition {
     /// This call moved the record out of `Active`: the record as it was.
     Moved(TokenRecord),
-    /// The record is not active (spent, revoked, or its grant revoked): its grant.
-    Inactive(Arc<str>),
+    /// The record is not active (spent, revoked, or its grant revoked): the record as
+    /// stored.
+    Inactive(TokenRecord),
     /// No record, or one of another kind.
     NotFound,
 }
@@ -136,15 +141,15 @@ impl SledStore {
         Ok(())
     }
 
-    /// Moves the record from `Active` to `to` if it is active (its grant not revoked) and
-    /// of kind `kind` (any, for `None`), and `admit` (run once the record qualifies,
-    /// before it moves) does not fail. Compare-and-swap on the stored bytes: of
-    /// concurrent calls, exactly one moves it.
+    /// Moves the record out of `Active` (to what `to` makes of it) if it is active (its
+    /// grant not revoked) and of kind `kind` (any, for `None`), and `admit` (run once the
+    /// record qualifies, before it moves) does not fail. Compare-and-swap on the stored
+    /// bytes: of concurrent calls, exactly one moves it.
     fn transition(
         &self,
         signature: &str,
         kind: Option<TokenKind>,
-        to: TokenStatus,
+        to: impl Fn(&TokenRecord) -> TokenRecord,
         admit: impl Fn() -> Result<()>,
     ) -> Result<Transition> {
         loop {
@@ -156,13 +161,10 @@ impl SledStore {
                 return Ok(Transition::NotFound);
             }
             if rec.status != TokenStatus::Active || self.grant_revoked(&rec.grant_id)? {
-                return Ok(Transition::Inactive(rec.grant_id));
+                return Ok(Transition::Inactive(rec));
             }
             admit()?;
-            let moved = encode(&TokenRecord {
-                status: to,
-                ..rec.clone()
-            })?;
+            let moved = encode(&to(&rec))?;
             let swapped = self
                 .tokens
                 .compare_and_swap(signature, Some(&bytes), Some(moved))
@@ -264,11 +266,13 @@ impl TokenStore for SledStore {
             let outcome = match self.transition(
                 signature,
                 Some(TokenKind::AuthorizationCode),
-                TokenStatus::Consumed,
+                |rec| rec.with_status(TokenStatus::Consumed),
                 || Ok(()),
             )? {
                 Transition::Moved(rec) => Consumed::Redeemed(Arc::new(rec)),
-                Transition::Inactive(grant_id) => Consumed::AlreadyUsed { grant_id },
+                Transition::Inactive(rec) => Consumed::AlreadyUsed {
+                    grant_id: rec.grant_id,
+                },
                 Transition::NotFound => return Ok(Consumed::NotFound),
             };
             self.flush()?;
@@ -280,18 +284,29 @@ impl TokenStore for SledStore {
         &'a self,
         signature: &'a str,
         replacements: Vec<TokenRecord>,
+        rotation: Rotation,
     ) -> StoreFuture<'a, Result<Rotated>> {
         StoreFuture::now(|| {
             let outcome = match self.transition(
                 signature,
                 Some(TokenKind::RefreshToken),
-                TokenStatus::Rotated,
+                |rec| rotation.rotated(rec),
                 || self.refuse_revoked(&replacements),
             )? {
                 Transition::Moved(rec) => self
                     .insert_records(&replacements)
                     .map(|()| Rotated::Rotated(Arc::new(rec))),
-                Transition::Inactive(grant_id) => Ok(Rotated::AlreadyUsed { grant_id }),
+                // Rotated before, within the grace period: nothing to swap, so concurrent
+                // reuses all store their replacements (refused if the grant is revoked).
+                Transition::Inactive(rec)
+                    if rotation.within_grace(&rec) && !self.grant_revoked(&rec.grant_id)? =>
+                {
+                    self.insert_records(&replacements)
+                        .map(|()| Rotated::Rotated(Arc::new(rec)))
+                }
+                Transition::Inactive(rec) => Ok(Rotated::AlreadyUsed {
+                    grant_id: rec.grant_id,
+                }),
                 Transition::NotFound => return Ok(Rotated::NotFound),
             };
             self.flush()?;
@@ -302,7 +317,12 @@ impl TokenStore for SledStore {
     fn revoke_token<'a>(&'a self, signature: &'a str) -> StoreFuture<'a, Result<bool>> {
         StoreFuture::now(|| {
             let existed = !matches!(
-                self.transition(signature, None, TokenStatus::Revoked, || Ok(()))?,
+                self.transition(
+                    signature,
+                    None,
+                    |rec| rec.with_status(TokenStatus::Revoked),
+                    || Ok(())
+                )?,
                 Transition::NotFound
             );
             self.flush()?;

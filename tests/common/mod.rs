@@ -75,11 +75,19 @@ pub async fn fixture() -> Fixture {
 }
 
 pub async fn fixture_with(edit: impl FnOnce(&mut Config)) -> Fixture {
+    fixture_on(MemoryStore::new(), edit).await
+}
+
+/// A fixture on `store`, its configuration edited.
+pub async fn fixture_on(
+    store: impl portcullis::storage::Storage,
+    edit: impl FnOnce(&mut Config),
+) -> Fixture {
     let clock = MockClock::default();
     let mut config = Config::new(ISSUER, [7u8; 32]);
     edit(&mut config);
     let provider = Provider::builder(config)
-        .store(MemoryStore::new())
+        .store(store)
         .signer(signer())
         .clock(clock.clone())
         .build()
