@@ -59,6 +59,10 @@
 //!   to may use it. Concurrent presentations count as replays: the store lets exactly one
 //!   consume the code or rotate the token, and every other one revokes the family, so
 //!   after such a race no token issued from it stays active (strict RFC 9700 §4.14.2; a
-//!   client must not send the same refresh token twice).
+//!   client must not send the same refresh token twice). A deployment whose clients
+//!   cannot promise that (lost answers, several tabs) may set
+//!   [`Config::refresh_token_rotation_grace_period`](crate::Config::refresh_token_rotation_grace_period)
+//!   (at most five minutes): within it, counted from the first rotation, a spent refresh
+//!   token issues again in the same family; after it, reuse revokes the family as before.
 //! - Every error a client sees is a standard code with a safe description; internal
 //!   detail goes to `tracing`.
