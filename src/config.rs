@@ -97,12 +97,22 @@ pub struct Config {
     /// lost, or two tabs refreshing at once. Each reuse issues new tokens in the same
     /// grant and does not extend the period; a reuse after it revokes the grant, as any
     /// reuse does without one. Zero (the default) is strict reuse detection (RFC 9700
-    /// §4.14.2); at most [`MAX_ROTATION_GRACE_PERIOD`], as in Hydra.
+    /// §4.14.2). As in Hydra, at most [`MAX_ROTATION_GRACE_PERIOD`], or
+    /// [`MAX_COUNTED_ROTATION_GRACE_PERIOD`] with a reuse count.
     pub refresh_token_rotation_grace_period: Duration,
+    /// How many times a refresh token may be reused within the grace period (Hydra's
+    /// `rotation_grace_reuse_count`); a reuse beyond it revokes the grant. Zero (the
+    /// default): any number of times.
+    pub refresh_token_rotation_grace_reuse_count: u32,
 }
 
-/// The longest [`Config::refresh_token_rotation_grace_period`]: five minutes.
+/// The longest [`Config::refresh_token_rotation_grace_period`] without a reuse count:
+/// five minutes.
 pub const MAX_ROTATION_GRACE_PERIOD: Duration = Duration::minutes(5);
+
+/// The longest [`Config::refresh_token_rotation_grace_period`] with a reuse count: 30
+/// days.
+pub const MAX_COUNTED_ROTATION_GRACE_PERIOD: Duration = Duration::days(30);
 
 impl Config {
     /// A configuration with Hydra's defaults for `issuer` and one system secret.
@@ -114,6 +124,7 @@ impl Config {
             login_session_lifespan: Duration::hours(720),
             dynamic_registration: false,
             refresh_token_rotation_grace_period: Duration::ZERO,
+            refresh_token_rotation_grace_reuse_count: 0,
             issuer,
             secrets: vec![secret.into()],
             lifespans: Lifespans::default(),
@@ -131,7 +142,7 @@ impl Config {
     /// `OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED`, `TTL_ACCESS_TOKEN`,
     /// `TTL_REFRESH_TOKEN`, `TTL_ID_TOKEN`, `TTL_AUTH_CODE`, `TTL_LOGIN_CONSENT_REQUEST`,
     /// `OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD` (durations such as `1h`, `30m`,
-    /// `30s`).
+    /// `30s`), `OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_REUSE_COUNT` (a number).
     pub fn from_env_with(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let issuer = get("URLS_SELF_ISSUER").ok_or("URLS_SELF_ISSUER is required")?;
         let secrets: Vec<Vec<u8>> = get("SECRETS_SYSTEM")
@@ -190,7 +201,23 @@ impl Config {
                     .0;
             }
         }
+        if let Some(v) = get("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_REUSE_COUNT") {
+            config.refresh_token_rotation_grace_reuse_count = v.parse().map_err(|_| {
+                format!(
+                    "OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_REUSE_COUNT is not a count: {v:?}"
+                )
+            })?;
+        }
         Ok(config)
+    }
+
+    /// The longest rotation grace period this configuration's reuse count allows.
+    pub fn max_rotation_grace_period(&self) -> Duration {
+        if self.refresh_token_rotation_grace_reuse_count == 0 {
+            MAX_ROTATION_GRACE_PERIOD
+        } else {
+            MAX_COUNTED_ROTATION_GRACE_PERIOD
+        }
     }
 
     /// A URL of this provider: the issuer joined with `path` (e.g. `/oauth2/auth`).
@@ -271,6 +298,7 @@ mod tests {
             ("OIDC_DYNAMIC_CLIENT_REGISTRATION_ENABLED", "true"),
             ("TTL_ACCESS_TOKEN", "5m"),
             ("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_PERIOD", "30s"),
+            ("OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_REUSE_COUNT", "3"),
         ]))
         .unwrap();
         assert_eq!(c.secrets.len(), 2);
@@ -280,6 +308,7 @@ mod tests {
         assert!(c.dynamic_registration);
         assert_eq!(c.lifespans.access_token, Duration::minutes(5));
         assert_eq!(c.refresh_token_rotation_grace_period, Duration::seconds(30));
+        assert_eq!(c.refresh_token_rotation_grace_reuse_count, 3);
     }
 
     #[test]
@@ -302,5 +331,16 @@ mod tests {
         assert!(Config::from_env_with(env(&ttl))
             .unwrap_err()
             .contains("TTL_ID_TOKEN"));
+        let count = [
+            ("URLS_SELF_ISSUER", "https://id.example"),
+            ("SECRETS_SYSTEM", "0123456789abcdef0123456789abcdef"),
+            (
+                "OAUTH2_GRANT_REFRESH_TOKEN_ROTATION_GRACE_REUSE_COUNT",
+                "-1",
+            ),
+        ];
+        assert!(Config::from_env_with(env(&count))
+            .unwrap_err()
+            .contains("REUSE_COUNT"));
     }
 }

@@ -62,7 +62,9 @@
 //!   client must not send the same refresh token twice). A deployment whose clients
 //!   cannot promise that (lost answers, several tabs) may set
 //!   [`Config::refresh_token_rotation_grace_period`](crate::Config::refresh_token_rotation_grace_period)
-//!   (at most five minutes): within it, counted from the first rotation, a spent refresh
-//!   token issues again in the same family; after it, reuse revokes the family as before.
+//!   (at most five minutes, or 30 days with
+//!   [a reuse count](crate::Config::refresh_token_rotation_grace_reuse_count)): within
+//!   it, counted from the first rotation, a spent refresh token issues again in the same
+//!   family; after it, or past the count, reuse revokes the family as before.
 //! - Every error a client sees is a standard code with a safe description; internal
 //!   detail goes to `tracing`.

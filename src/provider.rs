@@ -174,9 +174,10 @@ impl ProviderBuilder {
             ));
         }
         let grace = config.refresh_token_rotation_grace_period;
-        if grace.is_negative() || grace > crate::config::MAX_ROTATION_GRACE_PERIOD {
+        if grace.is_negative() || grace > config.max_rotation_grace_period() {
             return Err(Error::invalid_request(
-                "The refresh token rotation grace period must be between 0 and 5 minutes.",
+                "The refresh token rotation grace period must be between 0 and 5 minutes, \
+                 or 30 days with a reuse count.",
             ));
         }
         let store = self

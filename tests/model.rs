@@ -19,14 +19,31 @@ const GRACE: i64 = 60;
 
 #[derive(Debug, Clone)]
 enum Op {
-    ClientCredentials { client: usize },
-    IssueCode { client: usize },
-    Exchange { code: usize },
-    Refresh { token: usize, narrow: bool },
-    Revoke { token: usize },
-    Advance { seconds: i64 },
+    ClientCredentials {
+        client: usize,
+    },
+    IssueCode {
+        client: usize,
+    },
+    Exchange {
+        code: usize,
+    },
+    /// Refreshes with the `token`th refresh token, or (`None`) with the last one spent:
+    /// a client retrying.
+    Refresh {
+        token: Option<usize>,
+        narrow: bool,
+    },
+    Revoke {
+        token: usize,
+    },
+    Advance {
+        seconds: i64,
+    },
     Flush,
-    DeleteClient { client: usize },
+    DeleteClient {
+        client: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -34,7 +51,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0..2usize).prop_map(|client| Op::ClientCredentials { client }),
         3 => (0..2usize).prop_map(|client| Op::IssueCode { client }),
         4 => any::<usize>().prop_map(|code| Op::Exchange { code }),
-        4 => (any::<usize>(), any::<bool>()).prop_map(|(token, narrow)| Op::Refresh { token, narrow }),
+        4 => (any::<usize>(), any::<bool>()).prop_map(|(token, narrow)| Op::Refresh { token: Some(token), narrow }),
+        2 => any::<bool>().prop_map(|narrow| Op::Refresh { token: None, narrow }),
         3 => any::<usize>().prop_map(|token| Op::Revoke { token }),
         2 => prop_oneof![0..GRACE * 2, 0..700i64, 3000..4000i64]
             .prop_map(|seconds| Op::Advance { seconds }),
@@ -59,8 +77,9 @@ struct Tok {
     expires_at: i64,
     /// Revoked directly, rotated (refresh) or redeemed (code).
     spent: bool,
-    /// When a refresh token was first rotated.
+    /// When a refresh token was first rotated, and how often reused since.
     rotated_at: Option<i64>,
+    reuses: u32,
     revoked: bool,
     /// Still in the store (not flushed).
     present: bool,
@@ -69,12 +88,15 @@ struct Tok {
 #[derive(Default)]
 struct Model {
     now: i64,
-    /// The rotation grace period (seconds; 0: none).
+    /// The rotation grace period (seconds; 0: none) and its reuse count (0: any).
     grace: i64,
+    max_reuses: u32,
     tokens: Vec<Tok>,
     revoked_grants: Vec<bool>,
     grant_scope: Vec<Vec<String>>,
     deleted: [bool; 2],
+    /// The refresh token a refresh spent last.
+    last_spent: Option<usize>,
 }
 
 impl Model {
@@ -108,6 +130,7 @@ impl Model {
             expires_at: self.now + lifespan,
             spent: false,
             rotated_at: None,
+            reuses: 0,
             revoked: false,
             present: true,
         });
@@ -149,10 +172,11 @@ impl World {
     }
 }
 
-async fn world(store: impl Storage, grace: i64) -> World {
+async fn world(store: impl Storage, (grace, max_reuses): (i64, u32)) -> World {
     let clock = MockClock::default();
     let mut config = Config::new(ISSUER, [7u8; 32]);
     config.refresh_token_rotation_grace_period = Duration::seconds(grace);
+    config.refresh_token_rotation_grace_reuse_count = max_reuses;
     let provider = Provider::builder(config)
         .store(store)
         .signer(signer())
@@ -171,10 +195,11 @@ async fn world(store: impl Storage, grace: i64) -> World {
     }
 }
 
-async fn run(w: &World, grace: i64, ops: &[Op]) -> Result<(), TestCaseError> {
+async fn run(w: &World, (grace, max_reuses): (i64, u32), ops: &[Op]) -> Result<(), TestCaseError> {
     let mut m = Model {
         now: w.provider.now().unix_timestamp(),
         grace,
+        max_reuses,
         ..Model::default()
     };
     for op in ops {
@@ -239,7 +264,7 @@ async fn run(w: &World, grace: i64, ops: &[Op]) -> Result<(), TestCaseError> {
                 }
             }
             Op::Refresh { token, narrow } => {
-                let Some(i) = m.pick(Kind::Refresh, *token) else {
+                let Some(i) = token.map_or(m.last_spent, |n| m.pick(Kind::Refresh, n)) else {
                     continue;
                 };
                 let t = m.tokens[i].clone();
@@ -251,7 +276,8 @@ async fn run(w: &World, grace: i64, ops: &[Op]) -> Result<(), TestCaseError> {
                     )
                     .await;
                 // Rotated, but within the grace period: reuse issues again.
-                let graced = t.rotated_at.is_some_and(|at| m.now < at + m.grace);
+                let graced = t.rotated_at.is_some_and(|at| m.now < at + m.grace)
+                    && (m.max_reuses == 0 || t.reuses < m.max_reuses);
                 let expect_ok = m.active(&t)
                     || (graced
                         && t.present
@@ -274,6 +300,8 @@ async fn run(w: &World, grace: i64, ops: &[Op]) -> Result<(), TestCaseError> {
                     }
                     m.tokens[i].spent = true;
                     m.tokens[i].rotated_at = t.rotated_at.or(Some(m.now));
+                    m.tokens[i].reuses += u32::from(t.spent);
+                    m.last_spent = Some(i);
                     m.push(r.access_token, Kind::Access, t.client, t.grant, 3600);
                     m.push(
                         r.refresh_token.unwrap(),
@@ -358,13 +386,13 @@ fn check<S: Storage>(cases: u32, store: impl Fn() -> S) {
     runner
         .run(
             &(
-                prop_oneof![Just(0), Just(GRACE)],
+                prop_oneof![Just((0, 0)), Just((GRACE, 0)), Just((GRACE, 1))],
                 proptest::collection::vec(op(), 1..40),
             ),
-            |(grace, ops)| {
+            |(policy, ops)| {
                 rt.block_on(async {
-                    let w = world(store(), grace).await;
-                    run(&w, grace, &ops).await
+                    let w = world(store(), policy).await;
+                    run(&w, policy, &ops).await
                 })
             },
         )

@@ -203,16 +203,48 @@ async fn no_grace_period_by_default() {
     assert_eq!(f.introspect_json(&second.access_token).await, INACTIVE);
 }
 
-/// As in Hydra, the period is at most five minutes; a negative one is refused too.
+/// With a reuse count, the token may be reused that many times within the period; the
+/// next reuse revokes the family.
+#[tokio::test]
+async fn a_reuse_count_limits_the_reuses() {
+    let f = fixture_on(MemoryStore::new(), |c| {
+        c.refresh_token_rotation_grace_period = Duration::days(1);
+        c.refresh_token_rotation_grace_reuse_count = 2;
+    })
+    .await;
+    let c = f.client(web_client()).await;
+    let code = f.code(&c.client.client_id, "offline_access").await;
+    let first = f.exchange(&code, &c).await.unwrap();
+    let second = f.refresh(rt(&first), &c).await.unwrap();
+    f.clock.advance(Duration::hours(12));
+    let reuses = [
+        f.refresh(rt(&first), &c).await.unwrap(),
+        f.refresh(rt(&first), &c).await.unwrap(),
+    ];
+    assert_eq!(
+        f.refresh(rt(&first), &c).await.unwrap_err().code(),
+        ErrorCode::InvalidGrant,
+        "a third reuse"
+    );
+    for r in reuses.iter().chain([&second]) {
+        assert_eq!(f.introspect_json(&r.access_token).await, INACTIVE);
+    }
+}
+
+/// As in Hydra, the period is at most five minutes, or 30 days with a reuse count; a
+/// negative one is refused too.
 #[tokio::test]
 async fn the_grace_period_is_bounded() {
-    for (grace, ok) in [
-        (Duration::minutes(5), true),
-        (Duration::minutes(5) + Duration::seconds(1), false),
-        (Duration::seconds(-1), false),
+    for (grace, count, ok) in [
+        (Duration::minutes(5), 0, true),
+        (Duration::minutes(5) + Duration::seconds(1), 0, false),
+        (Duration::seconds(-1), 0, false),
+        (Duration::days(30), 1, true),
+        (Duration::days(30) + Duration::seconds(1), 1, false),
     ] {
         let mut config = Config::new(ISSUER, [7u8; 32]);
         config.refresh_token_rotation_grace_period = grace;
+        config.refresh_token_rotation_grace_reuse_count = count;
         let built = Provider::builder(config)
             .store(MemoryStore::new())
             .signer(signer())

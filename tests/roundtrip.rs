@@ -76,6 +76,7 @@ fn record() -> impl Strategy<Value = TokenRecord> {
             any::<i64>(),
             any::<i64>(),
             proptest::option::of(any::<i64>()),
+            any::<u32>(),
         ),
         session(),
         proptest::option::of((
@@ -90,7 +91,7 @@ fn record() -> impl Strategy<Value = TokenRecord> {
                 status,
                 (grant_id, client_id, scope, granted_scope),
                 audience,
-                (issued_at, expires_at, rotated_at),
+                (issued_at, expires_at, rotated_at, reuses),
                 session,
                 code,
             )| TokenRecord {
@@ -98,6 +99,7 @@ fn record() -> impl Strategy<Value = TokenRecord> {
                 kind,
                 status,
                 rotated_at,
+                reuses,
                 grant_id: grant_id.into(),
                 client_id: client_id.into(),
                 scope,
@@ -231,8 +233,11 @@ proptest! {
 fn token_records_without_a_rotation_time() {
     let stored = r#"{"signature":"s","kind":"refresh_token","status":"rotated","grant_id":"g","client_id":"c","scope":"offline_access","granted_scope":"offline_access","audience":[],"issued_at":1,"expires_at":2,"session":{"subject":"alice"}}"#;
     let record: TokenRecord = serde_json::from_str(stored).expect("an older record decodes");
-    assert_eq!(record.rotated_at, None);
+    assert_eq!((record.rotated_at, record.reuses), (None, 0));
     assert_eq!(record.status, TokenStatus::Rotated);
     let written = serde_json::to_string(&record).unwrap();
-    assert!(!written.contains("rotated_at"), "{written}");
+    assert!(
+        !written.contains("rotated_at") && !written.contains("reuses"),
+        "{written}"
+    );
 }

@@ -15,7 +15,11 @@ use portcullis::ErrorCode;
 const NOW: i64 = 1_700_000_000;
 
 /// A rotation now, without a grace period.
-const STRICT: Rotation = Rotation { at: NOW, grace: 0 };
+const STRICT: Rotation = Rotation {
+    at: NOW,
+    grace: 0,
+    max_reuses: 0,
+};
 
 fn token(signature: &str, kind: TokenKind, grant_id: &str, client_id: &str) -> TokenRecord {
     TokenRecord {
@@ -23,6 +27,7 @@ fn token(signature: &str, kind: TokenKind, grant_id: &str, client_id: &str) -> T
         kind,
         status: TokenStatus::Active,
         rotated_at: None,
+        reuses: 0,
         grant_id: grant_id.into(),
         client_id: client_id.into(),
         scope: Scope::parse("offline_access read").unwrap(),

@@ -21,7 +21,11 @@ use tokio::sync::Barrier;
 const NOW: i64 = 1_700_000_000;
 
 /// A rotation now, without a grace period.
-const STRICT: Rotation = Rotation { at: NOW, grace: 0 };
+const STRICT: Rotation = Rotation {
+    at: NOW,
+    grace: 0,
+    max_reuses: 0,
+};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -33,6 +37,7 @@ fn token(signature: &str, kind: TokenKind, grant_id: &str, client_id: &str) -> T
         kind,
         status: TokenStatus::Active,
         rotated_at: None,
+        reuses: 0,
         grant_id: grant_id.into(),
         client_id: client_id.into(),
         scope: Scope::parse("openid offline").unwrap(),
@@ -678,6 +683,7 @@ async fn rotate_within_the_grace_period<S: Storage + Clone>(store: S) {
     let at = |t: i64| Rotation {
         at: NOW + t,
         grace: 30,
+        max_reuses: 0,
     };
     store
         .insert_tokens(vec![refresh("rt-1", "g1")])
@@ -751,7 +757,11 @@ async fn rotate_within_the_grace_period<S: Storage + Clone>(store: S) {
 /// Concurrent reuses within the grace period all store their replacements.
 async fn concurrent_rotation_within_the_grace_period<S: Storage + Clone>(store: S) {
     const TASKS: usize = 8;
-    let graced = Rotation { at: NOW, grace: 30 };
+    let graced = Rotation {
+        at: NOW,
+        grace: 30,
+        max_reuses: 0,
+    };
     store
         .insert_tokens(vec![refresh("rt-0", "g1")])
         .await
@@ -774,6 +784,59 @@ async fn concurrent_rotation_within_the_grace_period<S: Storage + Clone>(store: 
         let new = format!("rt-{i}-new");
         assert_eq!(status(&store, &new).await, Some(TokenStatus::Active));
     }
+}
+
+/// With a reuse count, of concurrent reuses exactly that many win, each counted.
+async fn reuse_count_within_the_grace_period<S: Storage + Clone>(store: S) {
+    const TASKS: usize = 8;
+    let counted = Rotation {
+        at: NOW,
+        grace: 30,
+        max_reuses: 3,
+    };
+    store
+        .insert_tokens(vec![refresh("rt-0", "g1")])
+        .await
+        .unwrap();
+    let first = store
+        .rotate_refresh("rt-0", vec![refresh("rt-first", "g1")], counted)
+        .await
+        .unwrap();
+    assert!(
+        matches!(first, Rotated::Rotated(_)),
+        "the rotation is no reuse"
+    );
+    let barrier = Arc::new(Barrier::new(TASKS));
+    let handles: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let next = vec![refresh(&format!("rt-{i}-new"), "g1")];
+                store.rotate_refresh("rt-0", next, counted).await
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for h in handles {
+        match h.await.unwrap().expect("no error under contention") {
+            Rotated::Rotated(_) => wins += 1,
+            used => assert_eq!(
+                used,
+                Rotated::AlreadyUsed {
+                    grant_id: "g1".into()
+                }
+            ),
+        }
+    }
+    assert_eq!(wins, 3);
+    let rec = store.get_token("rt-0").await.unwrap().unwrap();
+    assert_eq!((rec.reuses, rec.rotated_at), (3, Some(NOW)));
+    let mut stored = 0;
+    for i in 0..TASKS {
+        stored += usize::from(status(&store, &format!("rt-{i}-new")).await.is_some());
+    }
+    assert_eq!(stored, 3, "only the winners' replacements are stored");
 }
 
 async fn revoke_grant_family<S: Storage + Clone>(store: S) {
@@ -1611,6 +1674,7 @@ conformance!(
     rotate_refresh_outcomes,
     rotate_within_the_grace_period,
     concurrent_rotation_within_the_grace_period,
+    reuse_count_within_the_grace_period,
     revoke_grant_family,
     rotate_into_revoked_grant,
     revoke_single_token,

@@ -69,6 +69,7 @@ impl Provider {
             kind: TokenKind::AuthorizationCode,
             status: TokenStatus::Active,
             rotated_at: None,
+            reuses: 0,
             grant_id,
             client_id: client.client_id.as_str().into(),
             granted_scope: grant.scope.clone(),

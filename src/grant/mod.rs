@@ -58,6 +58,7 @@ impl Issue<'_> {
             kind,
             status: TokenStatus::Active,
             rotated_at: None,
+            reuses: 0,
             grant_id: self.grant_id.clone(),
             client_id: client_id.clone(),
             scope: self.scope.clone(),

@@ -39,12 +39,11 @@ pub(crate) async fn refresh(
             "The refresh token was issued to another client.",
         ));
     }
+    let config = provider.config();
     let rotation = Rotation {
         at: provider.unix_now(),
-        grace: provider
-            .config()
-            .refresh_token_rotation_grace_period
-            .whole_seconds(),
+        grace: config.refresh_token_rotation_grace_period.whole_seconds(),
+        max_reuses: config.refresh_token_rotation_grace_reuse_count,
     };
     match record.status {
         TokenStatus::Active => {}

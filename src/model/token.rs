@@ -117,6 +117,10 @@ pub struct Session {
     pub id_token_claims: Map<String, Value>,
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// One issued code or token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenRecord {
@@ -130,6 +134,10 @@ pub struct TokenRecord {
     /// runs from here. `None` for anything never rotated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_at: Option<i64>,
+    /// How many times a rotated refresh token was exchanged again within its grace
+    /// period.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reuses: u32,
     /// The grant family it belongs to (one authorization; revoked as a whole). Shared by
     /// the records of one issue.
     pub grant_id: Arc<str>,

@@ -75,8 +75,9 @@ struct Records {
 #[derive(Debug)]
 struct Slot {
     status: TokenStatus,
-    /// When a refresh token was rotated, once it is.
+    /// When a refresh token was rotated, once it is, and how often reused since.
     rotated_at: Option<i64>,
+    reuses: u32,
     hash: u64,
     record: Arc<TokenRecord>,
 }
@@ -94,6 +95,7 @@ impl Records {
         let slot = Slot {
             status: record.status,
             rotated_at: record.rotated_at,
+            reuses: record.reuses,
             hash,
             record: Arc::new(record),
         };
@@ -149,6 +151,7 @@ impl Tokens {
         let Slot {
             status,
             rotated_at,
+            reuses,
             record,
             ..
         } = self.by_signature.get(signature)?;
@@ -156,11 +159,12 @@ impl Tokens {
             TokenStatus::Active if self.is_revoked(&record.grant_id) => TokenStatus::Revoked,
             status => *status,
         };
-        if status == record.status && *rotated_at == record.rotated_at {
+        if (status, *rotated_at, *reuses) == (record.status, record.rotated_at, record.reuses) {
             return Some(record.clone());
         }
         Some(Arc::new(TokenRecord {
             rotated_at: *rotated_at,
+            reuses: *reuses,
             ..record.with_status(status)
         }))
     }
@@ -171,10 +175,13 @@ impl Tokens {
         }
     }
 
-    fn set_rotated(&mut self, signature: &str, at: i64) {
-        if let Some(slot) = self.by_signature.get_mut(signature) {
-            slot.status = TokenStatus::Rotated;
-            slot.rotated_at = Some(at);
+    /// Applies a rotation to the slot of `record` (as [`Rotation::rotated`] does).
+    fn rotate(&mut self, record: &TokenRecord, rotation: Rotation) {
+        let rotated = rotation.rotated(record);
+        if let Some(slot) = self.by_signature.get_mut(&record.signature) {
+            slot.status = rotated.status;
+            slot.rotated_at = rotated.rotated_at;
+            slot.reuses = rotated.reuses;
         }
     }
 
@@ -354,17 +361,14 @@ impl TokenStore for MemoryStore {
             if rec.kind != TokenKind::RefreshToken {
                 return Ok(Rotated::NotFound);
             }
-            let active = rec.status == TokenStatus::Active;
-            let graced = rotation.within_grace(&rec) && !t.is_revoked(&rec.grant_id);
-            if !active && !graced {
+            // An active token of a revoked grant reads as revoked; a rotated one not.
+            if !rotation.admits(&rec) || t.is_revoked(&rec.grant_id) {
                 return Ok(Rotated::AlreadyUsed {
                     grant_id: rec.grant_id.clone(),
                 });
             }
             t.check_grants_open(&replacements)?;
-            if active {
-                t.set_rotated(signature, rotation.at);
-            }
+            t.rotate(&rec, rotation);
             for r in replacements {
                 t.insert(r);
             }

@@ -167,28 +167,43 @@ pub struct Rotation {
     /// this time ([`TokenRecord::rotated_at`]).
     pub at: i64,
     /// The rotation grace period in seconds (0: none). A token first rotated at `t` may
-    /// be rotated again, by any number of calls, while `at < t + grace`; such a rotation
-    /// stores its replacements and leaves `t` as it was, so reuse never extends the
-    /// period.
+    /// be rotated again while `at < t + grace`; such a rotation stores its replacements,
+    /// counts itself in [`TokenRecord::reuses`] and leaves `t` as it was, so reuse never
+    /// extends the period.
     pub grace: i64,
+    /// How many such reuses the grace period allows (0: any number).
+    pub max_reuses: u32,
 }
 
 impl Rotation {
-    /// Whether `record` is a rotated token still within the grace period (never, without
-    /// one).
+    /// Whether `record` is a rotated token still within the grace period, its reuses
+    /// not used up (never, without a grace period).
     pub fn within_grace(&self, record: &TokenRecord) -> bool {
         self.grace > 0
             && record.status == TokenStatus::Rotated
             && record
                 .rotated_at
                 .is_some_and(|t| self.at < t.saturating_add(self.grace))
+            && (self.max_reuses == 0 || record.reuses < self.max_reuses)
     }
 
-    /// `record` rotated by this call (`Rotated`, at [`at`](Self::at)).
+    /// Whether this rotation may take `record`: active, or within the grace period.
+    pub fn admits(&self, record: &TokenRecord) -> bool {
+        record.status == TokenStatus::Active || self.within_grace(record)
+    }
+
+    /// `record` after this rotation: an active one `Rotated` at [`at`](Self::at), a
+    /// rotated one with one more reuse.
     pub fn rotated(&self, record: &TokenRecord) -> TokenRecord {
-        TokenRecord {
-            rotated_at: Some(self.at),
-            ..record.with_status(TokenStatus::Rotated)
+        match record.status {
+            TokenStatus::Active => TokenRecord {
+                rotated_at: Some(self.at),
+                ..record.with_status(TokenStatus::Rotated)
+            },
+            _ => TokenRecord {
+                reuses: record.reuses.saturating_add(1),
+                ..record.clone()
+            },
         }
     }
 }
@@ -211,10 +226,11 @@ pub trait TokenStore: Send + Sync {
     /// Atomically marks an active refresh token rotated (at `rotation.at`) and stores its
     /// replacements (of the same grant). Exactly one of many concurrent calls for one
     /// active token rotates it. A token already rotated, but
-    /// [within the grace period](Rotation::within_grace), is answered `Rotated` too and
-    /// its replacements stored, its rotation time unchanged; any other spent or revoked
-    /// token, or one whose grant is revoked, is `AlreadyUsed`. Replacements into a revoked grant are refused with
-    /// `invalid_grant`, changing nothing. Durable on return.
+    /// [within the grace period](Rotation::within_grace), is answered `Rotated` too, its
+    /// reuse counted (of concurrent reuses, no more than `max_reuses` win) and its
+    /// replacements stored, its rotation time unchanged. Any other spent or revoked token,
+    /// or one whose grant is revoked, is `AlreadyUsed`. Replacements into a revoked grant
+    /// are refused with `invalid_grant`, changing nothing. Durable on return.
     fn rotate_refresh<'a>(
         &'a self,
         signature: &'a str,

@@ -24,8 +24,8 @@
 //!   active record. A rotation first refuses replacements into a revoked grant (changing
 //!   nothing), swaps the old token to `Rotated` (recording when), then inserts the
 //!   replacements as `insert_tokens` does; a token rotated before but within the grace
-//!   period is not swapped again (its rotation time stays), its replacements are only
-//!   inserted. Flushed before returning.
+//!   period is swapped to count one more reuse (its rotation time stays), so of
+//!   concurrent reuses no more than the limit win. Flushed before returning.
 //! - `revoke_grant`: writes the marker unless one is there (a marker's `until` only ever
 //!   grows), then flushes.
 //! - `revoke_client_tokens`: scans the whole `tokens` tree for the client's records and
@@ -66,9 +66,9 @@ use crate::model::{TokenKind, TokenRecord, TokenStatus};
 
 /// The outcome of [`SledStore::transition`].
 enum Transition {
-    /// This call moved the record out of `Active`: the record as it was.
+    /// This call moved the record: the record as it was.
     Moved(TokenRecord),
-    /// The record is not active (spent, revoked, or its grant revoked): the record as
+    /// The record may not move (spent, revoked, or its grant revoked): the record as
     /// stored.
     Inactive(TokenRecord),
     /// No record, or one of another kind.
@@ -83,6 +83,10 @@ struct RecordHead<'a> {
     #[serde(borrow)]
     client_id: Cow<'a, str>,
     expires_at: i64,
+}
+
+fn active(rec: &TokenRecord) -> bool {
+    rec.status == TokenStatus::Active
 }
 
 fn revoked_grant() -> Error {
@@ -141,15 +145,17 @@ impl SledStore {
         Ok(())
     }
 
-    /// Moves the record out of `Active` (to what `to` makes of it) if it is active (its
-    /// grant not revoked) and of kind `kind` (any, for `None`), and `admit` (run once the
-    /// record qualifies, before it moves) does not fail. Compare-and-swap on the stored
-    /// bytes: of concurrent calls, exactly one moves it.
+    /// Moves the record to what `to` makes of it, if `to` makes something of it (for an
+    /// active record, out of `Active`), its grant is not revoked, it is of kind `kind`
+    /// (any, for `None`), and `admit` (run once the record qualifies, before it moves)
+    /// does not fail. Compare-and-swap on the stored bytes: of concurrent calls, each
+    /// moves the record from what the one before left, so exactly one moves an active
+    /// record out of `Active`.
     fn transition(
         &self,
         signature: &str,
         kind: Option<TokenKind>,
-        to: impl Fn(&TokenRecord) -> TokenRecord,
+        to: impl Fn(&TokenRecord) -> Option<TokenRecord>,
         admit: impl Fn() -> Result<()>,
     ) -> Result<Transition> {
         loop {
@@ -160,11 +166,11 @@ impl SledStore {
             if kind.is_some_and(|k| k != rec.kind) {
                 return Ok(Transition::NotFound);
             }
-            if rec.status != TokenStatus::Active || self.grant_revoked(&rec.grant_id)? {
-                return Ok(Transition::Inactive(rec));
-            }
+            let moved = match to(&rec) {
+                Some(moved) if !self.grant_revoked(&rec.grant_id)? => encode(&moved)?,
+                _ => return Ok(Transition::Inactive(rec)),
+            };
             admit()?;
-            let moved = encode(&to(&rec))?;
             let swapped = self
                 .tokens
                 .compare_and_swap(signature, Some(&bytes), Some(moved))
@@ -266,7 +272,7 @@ impl TokenStore for SledStore {
             let outcome = match self.transition(
                 signature,
                 Some(TokenKind::AuthorizationCode),
-                |rec| rec.with_status(TokenStatus::Consumed),
+                |rec| active(rec).then(|| rec.with_status(TokenStatus::Consumed)),
                 || Ok(()),
             )? {
                 Transition::Moved(rec) => Consumed::Redeemed(Arc::new(rec)),
@@ -290,20 +296,12 @@ impl TokenStore for SledStore {
             let outcome = match self.transition(
                 signature,
                 Some(TokenKind::RefreshToken),
-                |rec| rotation.rotated(rec),
+                |rec| rotation.admits(rec).then(|| rotation.rotated(rec)),
                 || self.refuse_revoked(&replacements),
             )? {
                 Transition::Moved(rec) => self
                     .insert_records(&replacements)
                     .map(|()| Rotated::Rotated(Arc::new(rec))),
-                // Rotated before, within the grace period: nothing to swap, so concurrent
-                // reuses all store their replacements (refused if the grant is revoked).
-                Transition::Inactive(rec)
-                    if rotation.within_grace(&rec) && !self.grant_revoked(&rec.grant_id)? =>
-                {
-                    self.insert_records(&replacements)
-                        .map(|()| Rotated::Rotated(Arc::new(rec)))
-                }
                 Transition::Inactive(rec) => Ok(Rotated::AlreadyUsed {
                     grant_id: rec.grant_id,
                 }),
@@ -320,7 +318,7 @@ impl TokenStore for SledStore {
                 self.transition(
                     signature,
                     None,
-                    |rec| rec.with_status(TokenStatus::Revoked),
+                    |rec| active(rec).then(|| rec.with_status(TokenStatus::Revoked)),
                     || Ok(())
                 )?,
                 Transition::NotFound
