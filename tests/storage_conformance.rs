@@ -754,6 +754,30 @@ async fn rotate_within_the_grace_period<S: Storage + Clone>(store: S) {
     assert_eq!(status(&store, "rt-g2-late").await, None);
 }
 
+/// `tasks` concurrent rotations of `rt-0` (replacements `rt-<i>-new`), their outcomes.
+async fn rotate_concurrently<S: Storage + Clone>(
+    store: &S,
+    rotation: Rotation,
+    tasks: usize,
+) -> Vec<Rotated> {
+    let barrier = Arc::new(Barrier::new(tasks));
+    let handles: Vec<_> = (0..tasks)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let next = vec![refresh(&format!("rt-{i}-new"), "g1")];
+                store.rotate_refresh("rt-0", next, rotation).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for h in handles {
+        outcomes.push(h.await.unwrap().expect("no error under contention"));
+    }
+    outcomes
+}
+
 /// Concurrent reuses within the grace period all store their replacements.
 async fn concurrent_rotation_within_the_grace_period<S: Storage + Clone>(store: S) {
     const TASKS: usize = 8;
@@ -766,19 +790,8 @@ async fn concurrent_rotation_within_the_grace_period<S: Storage + Clone>(store: 
         .insert_tokens(vec![refresh("rt-0", "g1")])
         .await
         .unwrap();
-    let barrier = Arc::new(Barrier::new(TASKS));
-    let handles: Vec<_> = (0..TASKS)
-        .map(|i| {
-            let (store, barrier) = (store.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let next = vec![refresh(&format!("rt-{i}-new"), "g1")];
-                store.rotate_refresh("rt-0", next, graced).await
-            })
-        })
-        .collect();
-    for h in handles {
-        assert!(matches!(h.await.unwrap().unwrap(), Rotated::Rotated(_)));
+    for outcome in rotate_concurrently(&store, graced, TASKS).await {
+        assert!(matches!(outcome, Rotated::Rotated(_)));
     }
     for i in 0..TASKS {
         let new = format!("rt-{i}-new");
@@ -806,20 +819,9 @@ async fn reuse_count_within_the_grace_period<S: Storage + Clone>(store: S) {
         matches!(first, Rotated::Rotated(_)),
         "the rotation is no reuse"
     );
-    let barrier = Arc::new(Barrier::new(TASKS));
-    let handles: Vec<_> = (0..TASKS)
-        .map(|i| {
-            let (store, barrier) = (store.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let next = vec![refresh(&format!("rt-{i}-new"), "g1")];
-                store.rotate_refresh("rt-0", next, counted).await
-            })
-        })
-        .collect();
     let mut wins = 0;
-    for h in handles {
-        match h.await.unwrap().expect("no error under contention") {
+    for outcome in rotate_concurrently(&store, counted, TASKS).await {
+        match outcome {
             Rotated::Rotated(_) => wins += 1,
             used => assert_eq!(
                 used,
