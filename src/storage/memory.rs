@@ -175,13 +175,9 @@ impl Tokens {
         }
     }
 
-    /// Applies a rotation to the slot of `record` (as [`Rotation::rotated`] does).
-    fn rotate(&mut self, record: &TokenRecord, rotation: Rotation) {
-        let rotated = rotation.rotated(record);
-        if let Some(slot) = self.by_signature.get_mut(&record.signature) {
-            slot.status = rotated.status;
-            slot.rotated_at = rotated.rotated_at;
-            slot.reuses = rotated.reuses;
+    fn rotate(&mut self, signature: &str, rotation: Rotation) {
+        if let Some(slot) = self.by_signature.get_mut(signature) {
+            rotation.apply(&mut slot.status, &mut slot.rotated_at, &mut slot.reuses);
         }
     }
 
@@ -368,7 +364,7 @@ impl TokenStore for MemoryStore {
                 });
             }
             t.check_grants_open(&replacements)?;
-            t.rotate(&rec, rotation);
+            t.rotate(signature, rotation);
             for r in replacements {
                 t.insert(r);
             }

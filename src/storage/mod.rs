@@ -192,18 +192,25 @@ impl Rotation {
         record.status == TokenStatus::Active || self.within_grace(record)
     }
 
-    /// `record` after this rotation: an active one `Rotated` at [`at`](Self::at), a
-    /// rotated one with one more reuse.
+    /// `record` after this rotation (see [`apply`](Self::apply)).
     pub fn rotated(&self, record: &TokenRecord) -> TokenRecord {
-        match record.status {
-            TokenStatus::Active => TokenRecord {
-                rotated_at: Some(self.at),
-                ..record.with_status(TokenStatus::Rotated)
-            },
-            _ => TokenRecord {
-                reuses: record.reuses.saturating_add(1),
-                ..record.clone()
-            },
+        let mut rotated = record.clone();
+        self.apply(
+            &mut rotated.status,
+            &mut rotated.rotated_at,
+            &mut rotated.reuses,
+        );
+        rotated
+    }
+
+    /// This rotation applied to a record's status, rotation time and reuses: an active
+    /// token becomes `Rotated` at [`at`](Self::at), a rotated one counts one more reuse.
+    pub fn apply(&self, status: &mut TokenStatus, rotated_at: &mut Option<i64>, reuses: &mut u32) {
+        if *status == TokenStatus::Active {
+            *status = TokenStatus::Rotated;
+            *rotated_at = Some(self.at);
+        } else {
+            *reuses = reuses.saturating_add(1);
         }
     }
 }
