@@ -17,33 +17,18 @@ use time::Duration;
 /// The rotation grace period of the cases that have one (seconds).
 const GRACE: i64 = 60;
 
+/// `Refresh` uses the `token`th refresh token, or (`None`) the last one a refresh spent:
+/// a client retrying.
 #[derive(Debug, Clone)]
 enum Op {
-    ClientCredentials {
-        client: usize,
-    },
-    IssueCode {
-        client: usize,
-    },
-    Exchange {
-        code: usize,
-    },
-    /// Refreshes with the `token`th refresh token, or (`None`) with the last one spent:
-    /// a client retrying.
-    Refresh {
-        token: Option<usize>,
-        narrow: bool,
-    },
-    Revoke {
-        token: usize,
-    },
-    Advance {
-        seconds: i64,
-    },
+    ClientCredentials { client: usize },
+    IssueCode { client: usize },
+    Exchange { code: usize },
+    Refresh { token: Option<usize>, narrow: bool },
+    Revoke { token: usize },
+    Advance { seconds: i64 },
     Flush,
-    DeleteClient {
-        client: usize,
-    },
+    DeleteClient { client: usize },
 }
 
 fn op() -> impl Strategy<Value = Op> {
