@@ -77,6 +77,16 @@ impl Provider {
         &*self.inner.signer
     }
 
+    /// Reads the signing keys again from the store, where another instance of the app
+    /// sharing it may have rotated them (see [`Keyring::reload`](crate::keys::Keyring::reload));
+    /// nothing to do for a signer that keeps no keys in a store. The engine never calls
+    /// it on its own: an app running several instances on one store calls it on a timer.
+    pub async fn reload_keys(&self) -> Result<()> {
+        self.signer()
+            .reload(self.store(), &self.config().secrets)
+            .await
+    }
+
     /// The current time, from the injected clock.
     pub fn now(&self) -> OffsetDateTime {
         self.inner.clock.now()

@@ -339,6 +339,64 @@ async fn rotation<B: Backend>() {
     assert_eq!(stored[0].state, KeyState::Current);
 }
 
+/// Two instances of an app on one store: each holds a keyring, one rotates, the other
+/// follows with `reload`.
+async fn another_instance_follows_a_rotation_with_reload<B: Backend>() {
+    let store = MemoryStore::new();
+    let secrets = secrets(&[b"system secret"]);
+    let algs = [Algorithm::ES256];
+    let a = Keyring::<B>::load_or_generate(&store, &secrets, &algs, NOW)
+        .await
+        .unwrap();
+    let b = Keyring::<B>::load_or_generate(&store, &secrets, &algs, NOW)
+        .await
+        .unwrap();
+    let old_kid = a.current_kid(Algorithm::ES256).unwrap();
+    assert_eq!(b.keys(), a.keys(), "both load the one stored key");
+
+    let new_kid = a
+        .add_next(Some(&store), &secrets, Algorithm::ES256, NOW + 10)
+        .await
+        .unwrap();
+    assert!(jwk_entry(&b.jwks(), &new_kid).is_none(), "not yet reloaded");
+    b.reload(&store, &secrets).await.unwrap();
+    assert_eq!(b.keys(), a.keys());
+    assert!(
+        jwk_entry(&b.jwks(), &new_kid).is_some(),
+        "b publishes the next key"
+    );
+    assert_eq!(b.current_kid(Algorithm::ES256), Some(old_kid.clone()));
+
+    a.promote(Some(&store), &secrets, Algorithm::ES256, NOW + 3600)
+        .await
+        .unwrap();
+    b.reload(&store, &secrets).await.unwrap();
+    assert_eq!(b.keys(), a.keys());
+    let signed_by_b = sign(&b, Algorithm::ES256);
+    assert_eq!(
+        header_kid(&signed_by_b),
+        new_kid,
+        "b signs with the promoted key"
+    );
+    verify(&a.jwks(), &signed_by_b, Algorithm::ES256).unwrap();
+
+    a.drop_retired(Some(&store), NOW + 3600).await.unwrap();
+    b.reload(&store, &secrets).await.unwrap();
+    assert_eq!(jwks_kids(&b.jwks()), vec![new_kid.clone()]);
+
+    // A store that lost its keys, or a key no secret opens, changes nothing.
+    store.delete_key(&new_kid).await.unwrap();
+    let e = b.reload(&store, &secrets).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServerError);
+    assert_eq!(b.current_kid(Algorithm::ES256), Some(new_kid.clone()));
+    let others = crate::secrets(&[b"another secret"]);
+    a.add_next(Some(&store), &others, Algorithm::ES256, NOW + 20)
+        .await
+        .unwrap();
+    assert!(b.reload(&store, &secrets).await.is_err());
+    assert_eq!(jwks_kids(&b.jwks()), vec![new_kid]);
+}
+
 async fn add_next_replaces_a_waiting_next_key<B: Backend>() {
     let ring = Keyring::<B>::generate(&[Algorithm::ES256]).unwrap();
     let current = ring.current_kid(Algorithm::ES256).unwrap();
@@ -491,6 +549,11 @@ macro_rules! backend_tests {
             }
 
             #[tokio::test]
+            async fn another_instance_follows_a_rotation_with_reload() {
+                super::another_instance_follows_a_rotation_with_reload::<$backend>().await;
+            }
+
+            #[tokio::test]
             async fn add_next_replaces_a_waiting_next_key() {
                 super::add_next_replaces_a_waiting_next_key::<$backend>().await;
             }
@@ -568,4 +631,83 @@ mod cross_backend {
             assert_eq!(claims, super::claims());
         }
     }
+}
+
+/// Two instances of an app started together on one empty store may both generate a key
+/// (each saw none): once each has reloaded, they hold one key set and sign with the
+/// same key.
+#[tokio::test]
+async fn keyrings_that_raced_at_start_converge_on_reload() {
+    type Ring = Keyring<portcullis::keys::RustCrypto>;
+    let secrets = secrets(&[b"system secret"]);
+    let algs = [Algorithm::ES256];
+    let shared = MemoryStore::new();
+    let a = Ring::load_or_generate(&shared, &secrets, &algs, NOW)
+        .await
+        .unwrap();
+    // b generated its key on a store that looked empty to it, and wrote it after a did.
+    let elsewhere = MemoryStore::new();
+    let b = Ring::load_or_generate(&elsewhere, &secrets, &algs, NOW + 1)
+        .await
+        .unwrap();
+    for key in elsewhere.keys().await.unwrap() {
+        shared.put_key(key).await.unwrap();
+    }
+    assert_ne!(
+        a.current_kid(Algorithm::ES256),
+        b.current_kid(Algorithm::ES256)
+    );
+    a.reload(&shared, &secrets).await.unwrap();
+    b.reload(&shared, &secrets).await.unwrap();
+    assert_eq!(a.jwks(), b.jwks());
+    assert_eq!(
+        a.current_kid(Algorithm::ES256),
+        b.current_kid(Algorithm::ES256)
+    );
+    verify(&b.jwks(), &sign(&a, Algorithm::ES256), Algorithm::ES256).unwrap();
+}
+
+/// A provider that made its own keys follows a rotation made by another instance's
+/// keyring on the same store.
+#[tokio::test]
+async fn a_provider_follows_another_instances_rotation() {
+    let store: std::sync::Arc<dyn portcullis::storage::Storage> =
+        std::sync::Arc::new(MemoryStore::new());
+    let config = portcullis::Config::new("https://auth.example.com", [7u8; 32]);
+    let secrets = config.secrets.clone();
+    let provider = portcullis::Provider::builder(config)
+        .shared_store(store.clone())
+        .build()
+        .await
+        .unwrap();
+    let other = Keyring::<portcullis::keys::RustCrypto>::load_or_generate(
+        &*store,
+        &secrets,
+        &[Algorithm::ES256],
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        other.current_kid(Algorithm::ES256),
+        provider.signer().current_kid(Algorithm::ES256)
+    );
+    let new_kid = other
+        .add_next(Some(&*store), &secrets, Algorithm::ES256, NOW + 10)
+        .await
+        .unwrap();
+    other
+        .promote(Some(&*store), &secrets, Algorithm::ES256, NOW + 3600)
+        .await
+        .unwrap();
+    assert_ne!(
+        provider.signer().current_kid(Algorithm::ES256),
+        Some(new_kid.clone())
+    );
+    provider.reload_keys().await.unwrap();
+    assert_eq!(
+        provider.signer().current_kid(Algorithm::ES256),
+        Some(new_kid)
+    );
+    assert_eq!(provider.signer().jwks(), other.jwks());
 }

@@ -42,8 +42,9 @@ fn sled() -> (TempDir, SledStore) {
     (dir, store)
 }
 
-/// Each test below, on a MemoryStore and on a SledStore.
-macro_rules! on_both_stores {
+/// Each test below, on a MemoryStore, a SledStore and (when a server is named) a
+/// PostgresStore.
+macro_rules! on_every_store {
     ($($test:ident),* $(,)?) => {
         mod memory {
             $(
@@ -62,10 +63,21 @@ macro_rules! on_both_stores {
                 }
             )*
         }
+        #[cfg(feature = "postgres")]
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    if let Some(store) = super::postgres_store().await {
+                        super::$test(store).await;
+                    }
+                }
+            )*
+        }
     };
 }
 
-on_both_stores!(
+on_every_store!(
     reuse_within_the_grace_period_issues_again,
     the_grace_period_runs_from_the_first_rotation,
     a_revoked_family_is_not_reopened,

@@ -1,5 +1,6 @@
 //! One conformance suite for every storage backend: each test is written once, generic
-//! over the store, and instantiated for `MemoryStore` and `SledStore`.
+//! over the store, and instantiated for `MemoryStore`, `SledStore` and, with the
+//! `postgres` feature and a server named by `PORTCULLIS_TEST_POSTGRES`, `PostgresStore`.
 
 mod common;
 
@@ -1658,6 +1659,18 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $test() {
                     super::$test(super::SledStore::temporary().expect("temporary store")).await;
+                }
+            )*
+        }
+
+        #[cfg(feature = "postgres")]
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    if let Some(store) = super::common::postgres_store().await {
+                        super::$test(store).await;
+                    }
                 }
             )*
         }

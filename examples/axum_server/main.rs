@@ -8,10 +8,14 @@
 //! Configured by Hydra's environment variables (see `Config::from_env_with`), plus:
 //!
 //! - `SERVE_HOST` (127.0.0.1), `SERVE_PUBLIC_PORT` (4444), `SERVE_ADMIN_PORT` (4445);
-//! - `DSN`: `memory`, or a directory for the sled store (`./portcullis-data`);
+//! - `DSN`: `memory`, a directory for the sled store (`./portcullis-data`), or
+//!   `postgres://user:password@host/db` for the PostgreSQL store (built with
+//!   `--features postgres`; every instance on one database shares its state, and reads
+//!   the signing keys again every 30 s, following rotations by the others);
 //! - `URLS_SELF_ISSUER` defaults to `http://127.0.0.1:<public port>`;
 //! - `SECRETS_SYSTEM`, when unset, is generated and kept in `<DSN>/system-secret`
-//!   (in memory with `DSN=memory`), with a warning;
+//!   (in memory with `DSN=memory`), with a warning; with PostgreSQL it must be set, the
+//!   same for every instance;
 //! - without `URLS_LOGIN` and `URLS_CONSENT`, a demo login / consent UI that accepts any
 //!   username is served under `/ui/` and a demo client `demo` is created;
 //! - `SERVE_PUBLIC_CORS_ENABLED=true` turns on CORS for the public API, for the origins
@@ -41,6 +45,24 @@ const DEMO_REDIRECT: &str = "http://127.0.0.1:8080/callback";
 enum Store {
     Memory,
     Sled(PathBuf),
+    Postgres(String),
+}
+
+/// How often an instance on PostgreSQL reads the signing keys again.
+const KEY_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[cfg(feature = "postgres")]
+async fn postgres(url: &str) -> Result<portcullis::storage::PostgresStore, BoxError> {
+    Ok(portcullis::storage::PostgresStore::connect(url)
+        .await
+        .map_err(|e| format!("DSN: connecting to PostgreSQL: {e}"))?)
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn postgres(_: &str) -> Result<MemoryStore, BoxError> {
+    Err("DSN: the PostgreSQL store needs the `postgres` feature: \
+         cargo run --release --features postgres --example axum_server"
+        .into())
 }
 
 fn env(name: &str) -> Option<String> {
@@ -95,15 +117,12 @@ async fn run() -> Result<(), BoxError> {
     let store = match env("DSN").as_deref().unwrap_or("./portcullis-data") {
         "memory" => Store::Memory,
         dsn if dsn.starts_with("postgres://") || dsn.starts_with("postgresql://") => {
-            return Err(
-                "DSN: PostgreSQL is not yet supported; use `memory` or a directory \
-                        for the sled store"
-                    .into(),
-            )
+            Store::Postgres(dsn.to_owned())
         }
         dsn if dsn.contains("://") => {
             return Err(format!(
-                "DSN: {:?} is not supported; use `memory` or a directory for the sled store",
+                "DSN: {:?} is not supported; use `memory`, a directory for the sled store \
+                 or a postgres:// URL",
                 dsn.split("://").next().unwrap_or_default()
             )
             .into())
@@ -120,13 +139,16 @@ async fn run() -> Result<(), BoxError> {
         format!("http://{shown}:{public_port}")
     });
     let demo_ui = env("URLS_LOGIN").is_none() && env("URLS_CONSENT").is_none();
-    let sled = match &store {
-        Store::Sled(dir) => Some(SledStore::open(dir).map_err(|e| format!("DSN {dir:?}: {e}"))?),
-        Store::Memory => None,
-    };
     let secret = match (env("SECRETS_SYSTEM"), &store) {
         (Some(s), _) => s,
         (None, Store::Sled(dir)) => persisted_secret(dir)?,
+        (None, Store::Postgres(_)) => {
+            return Err(
+                "SECRETS_SYSTEM must be set with a PostgreSQL DSN: every instance \
+                        on the database needs the same secret"
+                    .into(),
+            )
+        }
         (None, Store::Memory) => {
             tracing::warn!("SECRETS_SYSTEM is not set: using a random secret for this run only");
             random_hex(32)
@@ -139,15 +161,32 @@ async fn run() -> Result<(), BoxError> {
     })?;
 
     let builder = Provider::builder(config);
-    let builder = match sled {
-        Some(s) => builder.store(s),
-        None => builder.store(MemoryStore::new()),
+    let builder = match &store {
+        Store::Memory => builder.store(MemoryStore::new()),
+        Store::Sled(dir) => {
+            builder.store(SledStore::open(dir).map_err(|e| format!("DSN {dir:?}: {e}"))?)
+        }
+        Store::Postgres(url) => builder.store(postgres(url).await?),
     };
     // No signer given: the keys are loaded from the store, or generated and sealed there.
     let provider = builder
         .build()
         .await
         .map_err(|e| format!("starting the provider: {e}"))?;
+    if matches!(store, Store::Postgres(_)) {
+        // Other instances on the database may rotate the signing keys, or, started at
+        // the same moment, have made keys of their own: follow the stored key set.
+        let provider = provider.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(KEY_RELOAD_INTERVAL);
+            loop {
+                every.tick().await;
+                if let Err(e) = provider.reload_keys().await {
+                    tracing::warn!(error = %e, "reloading the signing keys");
+                }
+            }
+        });
+    }
     let mut options = ServerOptions::default();
     options.cors = cors()?;
     let server = app::server(provider.clone())?.with_options(options);

@@ -15,6 +15,9 @@
 //! clones the `Arc` under a read lock and signs without holding the lock; rotation builds
 //! a new set and swaps it in.
 //!
+//! Several instances of an app on one store (PostgreSQL) each hold a keyring: one
+//! rotates, the others pick the change up with [`Keyring::reload`].
+//!
 //! Persistence is optional: every rotation call takes an optional [`KeyStore`] and the
 //! system secrets (the first seals; see [`sealed`](super::sealed)). The store is written
 //! first, then the in-memory set is swapped, so a failed write leaves the keyring as it
@@ -65,6 +68,44 @@ pub struct KeyInfo {
     pub created_at: i64,
 }
 
+/// The keys in `store` as slots in their stored states, oldest first: a key in `known`
+/// is reused, any other opened with `secrets` and parsed. Keys of an algorithm this
+/// version does not know are skipped with a warning.
+async fn stored_slots<B: Backend>(
+    store: &dyn KeyStore,
+    secrets: &[Vec<u8>],
+    known: &[Arc<LoadedKey<B>>],
+) -> Result<Vec<Slot<B>>> {
+    let mut slots = Vec::new();
+    for record in store.keys().await? {
+        let Some(alg) = Algorithm::parse(&record.alg) else {
+            tracing::warn!(kid = %record.kid, alg = %record.alg, "skipping a stored key of an unknown algorithm");
+            continue;
+        };
+        let key = match known.iter().find(|k| k.kid == record.kid && k.alg == alg) {
+            Some(key) => Arc::clone(key),
+            None => {
+                let pkcs8 =
+                    open_private_key(secrets, &record.kid, alg, &record.sealed_private_key)?;
+                let key = LoadedKey::new(alg, pkcs8, Some(record.kid.clone()), record.created_at)
+                    .map_err(|e| {
+                    Error::internal(format_args!(
+                        "stored key {} is unusable: {}",
+                        record.kid,
+                        e.description()
+                    ))
+                })?;
+                Arc::new(key)
+            }
+        };
+        slots.push(Slot {
+            state: record.state,
+            key,
+        });
+    }
+    Ok(slots)
+}
+
 impl<B: Backend> Keyring<B> {
     /// An ephemeral keyring with a fresh current key for each of `algs`, kept in memory
     /// only. Keys come from the operating system's generator.
@@ -108,33 +149,50 @@ impl<B: Backend> Keyring<B> {
         now: i64,
         entropy: Arc<dyn Entropy>,
     ) -> Result<Self> {
-        let mut slots = Vec::new();
-        for record in store.keys().await? {
-            let Some(alg) = Algorithm::parse(&record.alg) else {
-                tracing::warn!(kid = %record.kid, alg = %record.alg, "skipping a stored key of an unknown algorithm");
-                continue;
-            };
-            let pkcs8 = open_private_key(secrets, &record.kid, alg, &record.sealed_private_key)?;
-            let key = LoadedKey::new(alg, pkcs8, Some(record.kid.clone()), record.created_at)
-                .map_err(|e| {
-                    Error::internal(format_args!(
-                        "stored key {} is unusable: {}",
-                        record.kid,
-                        e.description()
-                    ))
-                })?;
-            slots.push(Slot {
-                state: record.state,
-                key: Arc::new(key),
-            });
-        }
+        let slots = stored_slots(store, secrets, &[]).await?;
         let keyring = Self::from_slots(slots, entropy);
+        let mut generated = false;
         for alg in distinct(algs) {
             if keyring.snapshot().signer(alg).is_none() {
                 keyring.add_next(Some(store), secrets, alg, now).await?;
+                generated = true;
             }
         }
+        if generated {
+            // Instances of an app starting together on one empty store each generate
+            // keys: take every key stored so far, so that the instances, once each has
+            // reloaded, hold one key set and sign with the same key.
+            keyring.reload(store, secrets).await?;
+        }
         Ok(keyring)
+    }
+
+    /// Reads the key set again from `store`, which other instances of the app may share
+    /// and rotate (add, promote, drop keys): the keyring then holds exactly the stored
+    /// keys in their stored states. Keys already loaded are kept, not parsed again. Call
+    /// it when another instance rotated, or periodically (more often than the spacing
+    /// of the rotation steps); the engine never calls it on its own.
+    ///
+    /// Fails, changing nothing, if a new stored key cannot be opened or parsed, or if the
+    /// store holds no signing key for an algorithm the keyring signs with now (a keyring
+    /// never loses the ability to sign).
+    pub async fn reload(&self, store: &dyn KeyStore, secrets: &[Vec<u8>]) -> Result<()> {
+        let before = self.snapshot();
+        let known: Vec<Arc<LoadedKey<B>>> =
+            before.slots.iter().map(|s| Arc::clone(&s.key)).collect();
+        let slots = stored_slots(store, secrets, &known).await?;
+        let after = KeySet::new(slots);
+        if let Some(alg) = ALGORITHMS
+            .into_iter()
+            .find(|&alg| before.signer(alg).is_some() && after.signer(alg).is_none())
+        {
+            return Err(Error::internal(format_args!(
+                "the store holds no current {} key; the keyring keeps its keys",
+                alg.as_str()
+            )));
+        }
+        *self.set.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(after);
+        Ok(())
     }
 
     /// Generates a key for `alg` and adds it as the **next** key: published, not signing.
@@ -395,6 +453,14 @@ impl<B: Backend> KeySigner for Keyring<B> {
             .into_iter()
             .filter(|&alg| set.signer(alg).is_some())
             .collect()
+    }
+
+    fn reload<'a>(
+        &'a self,
+        store: &'a dyn KeyStore,
+        secrets: &'a [Vec<u8>],
+    ) -> crate::storage::StoreFuture<'a, Result<()>> {
+        crate::storage::StoreFuture::boxed(Keyring::reload(self, store, secrets))
     }
 }
 

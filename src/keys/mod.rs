@@ -86,4 +86,16 @@ pub trait KeySigner: Send + Sync + 'static {
 
     /// The algorithms this signer can sign with.
     fn algorithms(&self) -> Vec<Algorithm>;
+
+    /// Reads the signing keys again from `store`, where other instances of the app may
+    /// have rotated them ([`Keyring::reload`]). A signer that keeps no keys in a store
+    /// has nothing to read: the default does nothing.
+    fn reload<'a>(
+        &'a self,
+        store: &'a dyn crate::storage::KeyStore,
+        secrets: &'a [Vec<u8>],
+    ) -> crate::storage::StoreFuture<'a, Result<()>> {
+        let _ = (store, secrets);
+        crate::storage::StoreFuture::now(|| Ok(()))
+    }
 }

@@ -46,6 +46,14 @@ mod future;
 pub mod memory;
 mod memory_assertions;
 mod memory_trust;
+#[cfg(feature = "postgres")]
+mod postgres_sessions;
+#[cfg(feature = "postgres")]
+pub mod postgres_store;
+#[cfg(feature = "postgres")]
+mod postgres_tokens;
+#[cfg(feature = "postgres")]
+mod postgres_trust;
 #[cfg(feature = "sled")]
 mod sled_assertions;
 #[cfg(feature = "sled")]
@@ -59,6 +67,8 @@ mod sled_tokens;
 #[cfg(feature = "sled")]
 mod sled_trust;
 
+#[cfg(feature = "postgres")]
+pub use self::postgres_store::PostgresStore;
 #[cfg(feature = "sled")]
 pub use self::sled_store::SledStore;
 pub use future::StoreFuture;

@@ -578,3 +578,44 @@ pub fn local(url: &str) -> String {
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     response_params(url).remove(name)
 }
+
+/// The environment variable naming the PostgreSQL server the PostgreSQL tests run on
+/// (`postgres://user:password@host/db`); `.ci/run` starts one and sets it.
+pub const POSTGRES_ENV: &str = "PORTCULLIS_TEST_POSTGRES";
+
+/// The URL of a fresh, empty schema on the server [`POSTGRES_ENV`] names (so tests
+/// running at once do not meet); `None`, with a note, when it names none.
+#[cfg(feature = "postgres")]
+pub async fn postgres_schema() -> Option<String> {
+    let Ok(url) = std::env::var(POSTGRES_ENV) else {
+        eprintln!("{POSTGRES_ENV} is not set: the PostgreSQL store is not tested");
+        return None;
+    };
+    let mut rnd = [0u8; 8];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rnd);
+    let schema = format!("portcullis_test_{:016x}", u64::from_le_bytes(rnd));
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={url}: {e}"));
+    let connection = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .expect("a test schema");
+    drop(client);
+    let _ = connection.await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{separator}options=-csearch_path%3D{schema}"))
+}
+
+/// A [`PostgresStore`](portcullis::storage::PostgresStore) in a fresh schema (see
+/// [`postgres_schema`]).
+#[cfg(feature = "postgres")]
+pub async fn postgres_store() -> Option<portcullis::storage::PostgresStore> {
+    let url = postgres_schema().await?;
+    Some(
+        portcullis::storage::PostgresStore::connect(&url)
+            .await
+            .expect("the PostgreSQL store connects"),
+    )
+}

@@ -1,0 +1,416 @@
+//! A [`Storage`](super::Storage) in PostgreSQL: one database shared by many app
+//! instances behind a load balancer (feature `postgres`).
+//!
+//! Layout (storage layout 1 of this backend; tables in the connection's `search_path`,
+//! so a schema is chosen with the URL's `options=-csearch_path%3D<schema>`):
+//!
+//! - `portcullis_clients`: `client_id` (in byte order, as the other stores page),
+//!   `client_name`, `owner` (the list filters), and
+//!   the JSON `Client`;
+//! - `portcullis_tokens`: `signature`, `kind`, `status`, `rotated_at`, `reuses`,
+//!   `grant_id`, `client_id`, `expires_at`, and the JSON
+//!   [`TokenRecord`](crate::model::TokenRecord) as issued (its status and rotation live
+//!   in their columns); indexed by grant, client and expiry;
+//! - `portcullis_revoked_grants`: `grant_id` → `until` (the revocation markers);
+//! - `portcullis_assertion_ids`: used `(client_id, jti)` pairs with their expiry;
+//! - `portcullis_keys`: `kid`, a sequence number (oldest first), the JSON key;
+//! - the session tables (flows, logout requests, login sessions, consents), in
+//!   `postgres_sessions.rs`; the trust relationships in `postgres_trust.rs`;
+//! - `portcullis_layout`: one row, the layout version.
+//!
+//! Atomicity: every operation that protects users is one SQL statement, or one
+//! transaction holding the row it changes (`SELECT … FOR UPDATE`), so of concurrent
+//! calls on one code, refresh token, challenge or assertion id exactly one wins, across
+//! every app instance. Revoking a grant writes its marker, which every read of a token
+//! honours (an `Active` token of a marked grant reads as `Revoked`), as in the other
+//! stores. Every statement commits before the call returns, so with PostgreSQL's default
+//! `synchronous_commit = on` everything the storage contract asks to be durable is.
+//!
+//! [`PostgresStore::connect`] creates the tables in a new database (under an advisory
+//! lock, so instances starting together do not race) and refuses one that holds another
+//! layout.
+
+use std::sync::Arc;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use super::{page_of, ClientPage, ClientQuery, ClientStore, KeyStore, StoreFuture};
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{Client, StoredKey};
+
+/// The layout this version reads and writes.
+const LAYOUT: i32 = 1;
+
+/// How long [`PostgresStore::connect`]'s connections wait for the server, unless the
+/// URL's `connect_timeout` says otherwise.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The advisory lock key [`PostgresStore::connect`] holds while it creates the tables.
+const MIGRATION_LOCK: i64 = 0x706f_7274_6375_6c6c; // "portcull"
+
+/// The tables of layout 1.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS portcullis_layout (version integer NOT NULL);
+CREATE TABLE IF NOT EXISTS portcullis_clients (
+    client_id text COLLATE \"C\" PRIMARY KEY,
+    client_name text NOT NULL,
+    owner text NOT NULL,
+    body bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS portcullis_tokens (
+    signature text PRIMARY KEY,
+    kind text NOT NULL,
+    status text NOT NULL,
+    rotated_at bigint,
+    reuses bigint NOT NULL DEFAULT 0,
+    grant_id text NOT NULL,
+    client_id text NOT NULL,
+    expires_at bigint NOT NULL,
+    body bytea NOT NULL
+);
+CREATE INDEX IF NOT EXISTS portcullis_tokens_grant ON portcullis_tokens (grant_id);
+CREATE INDEX IF NOT EXISTS portcullis_tokens_client ON portcullis_tokens (client_id);
+CREATE INDEX IF NOT EXISTS portcullis_tokens_expiry ON portcullis_tokens (expires_at);
+CREATE TABLE IF NOT EXISTS portcullis_revoked_grants (
+    grant_id text PRIMARY KEY,
+    until bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS portcullis_assertion_ids (
+    client_id text NOT NULL,
+    jti text NOT NULL,
+    expires_at bigint NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
+CREATE INDEX IF NOT EXISTS portcullis_assertion_ids_expiry
+    ON portcullis_assertion_ids (expires_at);
+CREATE TABLE IF NOT EXISTS portcullis_keys (
+    kid text PRIMARY KEY,
+    seq bigserial NOT NULL,
+    body bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS portcullis_flows (
+    id text PRIMARY KEY,
+    version bigint NOT NULL,
+    expires_at bigint NOT NULL,
+    body bytea NOT NULL
+);
+CREATE INDEX IF NOT EXISTS portcullis_flows_expiry ON portcullis_flows (expires_at);
+CREATE TABLE IF NOT EXISTS portcullis_logouts (
+    id text PRIMARY KEY,
+    version bigint NOT NULL,
+    expires_at bigint NOT NULL,
+    body bytea NOT NULL
+);
+CREATE INDEX IF NOT EXISTS portcullis_logouts_expiry ON portcullis_logouts (expires_at);
+CREATE TABLE IF NOT EXISTS portcullis_login_sessions (
+    sid text PRIMARY KEY,
+    subject text NOT NULL,
+    expires_at bigint NOT NULL,
+    body bytea NOT NULL
+);
+CREATE INDEX IF NOT EXISTS portcullis_login_sessions_subject
+    ON portcullis_login_sessions (subject);
+CREATE INDEX IF NOT EXISTS portcullis_login_sessions_expiry
+    ON portcullis_login_sessions (expires_at);
+CREATE TABLE IF NOT EXISTS portcullis_consents (
+    subject text NOT NULL,
+    id text NOT NULL,
+    client_id text NOT NULL,
+    handled_at bigint NOT NULL,
+    seq bigserial NOT NULL,
+    body bytea NOT NULL,
+    PRIMARY KEY (subject, id)
+);
+CREATE TABLE IF NOT EXISTS portcullis_trusts (
+    id text COLLATE \"C\" NOT NULL,
+    issuer text NOT NULL,
+    subject text NOT NULL,
+    kid text NOT NULL,
+    body bytea NOT NULL,
+    CONSTRAINT portcullis_trusts_id PRIMARY KEY (id),
+    CONSTRAINT portcullis_trusts_key UNIQUE (issuer, subject, kid)
+);
+";
+
+/// A [`Storage`](super::Storage) on PostgreSQL. Cheap to clone: clones share the pool.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let status = self.pool.status();
+        f.debug_struct("PostgresStore")
+            .field("connections", &status.size)
+            .field("max_connections", &status.max_size)
+            .finish()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:password@host/db`, libpq's
+    /// URL and key-value forms; no TLS: bring a pool with a TLS connector to
+    /// [`from_pool`](Self::from_pool) for that), with a pool of up to 16 connections,
+    /// each waiting [`CONNECT_TIMEOUT`] for the server unless the URL's
+    /// `connect_timeout` says otherwise, and creates the tables if they are missing.
+    ///
+    /// Fails if the database is unreachable, or holds another storage layout (written
+    /// by another version of portcullis): the error's description names both.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| Error::new(ErrorCode::ServerError, format!("PostgreSQL URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .build()
+            .map_err(Error::internal)?;
+        Self::from_pool(pool).await
+    }
+
+    /// A store on an existing pool (for TLS, or other pool settings); creates the tables
+    /// if they are missing, as [`connect`](Self::connect).
+    pub async fn from_pool(pool: Pool) -> Result<Self> {
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Creates the tables if they are missing and checks the layout. Its errors are for
+    /// the operator starting the app, so they carry the database's message.
+    async fn migrate(&self) -> Result<()> {
+        let startup = |e: &dyn std::fmt::Display| {
+            Error::new(ErrorCode::ServerError, format!("PostgreSQL: {e}"))
+        };
+        let mut conn = self.pool.get().await.map_err(|e| startup(&e))?;
+        let tx = conn.transaction().await.map_err(|e| startup(&e))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(|e| startup(&e))?;
+        tx.batch_execute(SCHEMA).await.map_err(|e| startup(&e))?;
+        let found: Option<i32> = tx
+            .query_opt("SELECT version FROM portcullis_layout", &[])
+            .await
+            .map_err(|e| startup(&e))?
+            .map(|row| row.get(0));
+        match found {
+            None => {
+                tx.execute(
+                    "INSERT INTO portcullis_layout (version) VALUES ($1)",
+                    &[&LAYOUT],
+                )
+                .await
+                .map_err(|e| startup(&e))?;
+            }
+            Some(LAYOUT) => {}
+            Some(other) => {
+                return Err(startup(&format!(
+                    "the database holds storage layout {other}; this version of portcullis \
+                     reads layout {LAYOUT}"
+                )))
+            }
+        }
+        tx.commit().await.map_err(|e| startup(&e))
+    }
+
+    /// A pooled connection.
+    pub(super) async fn conn(&self) -> Result<Object> {
+        self.pool.get().await.map_err(Error::internal)
+    }
+
+    /// Runs one statement (prepared once per connection); the rows it returns.
+    pub(super) async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>> {
+        let conn = self.conn().await?;
+        let statement = conn.prepare_cached(sql).await.map_err(db)?;
+        conn.query(&statement, params).await.map_err(db)
+    }
+
+    /// Runs one statement; how many rows it changed.
+    pub(super) async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let conn = self.conn().await?;
+        let statement = conn.prepare_cached(sql).await.map_err(db)?;
+        conn.execute(&statement, params).await.map_err(db)
+    }
+
+    /// The JSON bodies in column 0 of the rows a statement returns, decoded.
+    pub(super) async fn bodies<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<T>> {
+        self.query(sql, params)
+            .await?
+            .iter()
+            .map(|row| decode(row.get(0)))
+            .collect()
+    }
+}
+
+/// A database error, as the storage contract reports it.
+pub(super) fn db(e: tokio_postgres::Error) -> Error {
+    // The debug form carries the cause (the server's message, a parameter's type).
+    Error::internal(format!("PostgreSQL: {e:?}"))
+}
+
+/// Whether a database error is a unique-constraint violation of `constraint`.
+pub(super) fn violates(e: &tokio_postgres::Error, constraint: &str) -> bool {
+    e.as_db_error().is_some_and(|d| {
+        *d.code() == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+            && d.constraint() == Some(constraint)
+    })
+}
+
+/// A record as stored.
+pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(Error::internal)
+}
+
+/// A stored record.
+pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(Error::internal)
+}
+
+/// A `u64` as a `bigint` column (versions and counts never come near the limit).
+pub(super) fn bigint(n: u64) -> Result<i64> {
+    i64::try_from(n).map_err(|_| Error::internal("a version past i64::MAX"))
+}
+
+impl ClientStore for PostgresStore {
+    fn create_client<'a>(&'a self, client: Client) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::boxed(async move {
+            let body = encode(&client)?;
+            let created = self
+                .execute(
+                    "INSERT INTO portcullis_clients (client_id, client_name, owner, body) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    &[&client.client_id, &client.client_name, &client.owner, &body],
+                )
+                .await?;
+            match created {
+                0 => Err(Error::new(
+                    ErrorCode::Conflict,
+                    "A client with this id already exists.",
+                )),
+                _ => Ok(()),
+            }
+        })
+    }
+
+    fn get_client<'a>(
+        &'a self,
+        client_id: &'a str,
+    ) -> StoreFuture<'a, Result<Option<Arc<Client>>>> {
+        StoreFuture::boxed(async move {
+            let found: Vec<Client> = self
+                .bodies(
+                    "SELECT body FROM portcullis_clients WHERE client_id = $1",
+                    &[&client_id],
+                )
+                .await?;
+            Ok(found.into_iter().next().map(Arc::new))
+        })
+    }
+
+    fn update_client<'a>(&'a self, client: Client) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::boxed(async move {
+            let body = encode(&client)?;
+            let updated = self
+                .execute(
+                    "UPDATE portcullis_clients SET client_name = $2, owner = $3, body = $4 \
+                     WHERE client_id = $1",
+                    &[&client.client_id, &client.client_name, &client.owner, &body],
+                )
+                .await?;
+            match updated {
+                0 => Err(Error::not_found("No client with this id.")),
+                _ => Ok(()),
+            }
+        })
+    }
+
+    fn delete_client<'a>(&'a self, client_id: &'a str) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::boxed(async move {
+            let deleted = self
+                .execute(
+                    "DELETE FROM portcullis_clients WHERE client_id = $1",
+                    &[&client_id],
+                )
+                .await?;
+            Ok(deleted > 0)
+        })
+    }
+
+    fn list_clients<'a>(&'a self, query: &'a ClientQuery) -> StoreFuture<'a, Result<ClientPage>> {
+        StoreFuture::boxed(async move {
+            let limit = bigint(query.limit() as u64 + 1)?;
+            let rows = self
+                .query(
+                    "SELECT client_id, body FROM portcullis_clients \
+                     WHERE ($1::text IS NULL OR client_id > $1) \
+                       AND ($2::text IS NULL OR client_name = $2) \
+                       AND ($3::text IS NULL OR owner = $3) \
+                     ORDER BY client_id LIMIT $4",
+                    &[&query.page_token, &query.client_name, &query.owner, &limit],
+                )
+                .await?;
+            let items = rows
+                .iter()
+                .map(|row| Ok((row.get(0), Arc::new(decode::<Client>(row.get(1))?))))
+                .collect::<Result<Vec<_>>>()?;
+            let (clients, next_page_token) = page_of(items, query.limit());
+            Ok(ClientPage {
+                clients,
+                next_page_token,
+            })
+        })
+    }
+}
+
+impl KeyStore for PostgresStore {
+    fn put_key<'a>(&'a self, key: StoredKey) -> StoreFuture<'a, Result<()>> {
+        StoreFuture::boxed(async move {
+            let body = encode(&key)?;
+            self.execute(
+                "INSERT INTO portcullis_keys (kid, body) VALUES ($1, $2) \
+                 ON CONFLICT (kid) DO UPDATE SET body = EXCLUDED.body",
+                &[&key.kid, &body],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn keys<'a>(&'a self) -> StoreFuture<'a, Result<Vec<StoredKey>>> {
+        StoreFuture::boxed(async move {
+            self.bodies("SELECT body FROM portcullis_keys ORDER BY seq", &[])
+                .await
+        })
+    }
+
+    fn delete_key<'a>(&'a self, kid: &'a str) -> StoreFuture<'a, Result<bool>> {
+        StoreFuture::boxed(async move {
+            let deleted = self
+                .execute("DELETE FROM portcullis_keys WHERE kid = $1", &[&kid])
+                .await?;
+            Ok(deleted > 0)
+        })
+    }
+}

@@ -1,0 +1,209 @@
+//! The PostgreSQL store beyond the conformance suite: several app instances on one
+//! database (what the store is for), and the layout check. Runs when
+//! `PORTCULLIS_TEST_POSTGRES` names a server (`.ci/run` starts one).
+#![cfg(feature = "postgres")]
+
+mod common;
+
+use common::*;
+use portcullis::storage::PostgresStore;
+use portcullis::token::pkce::s256_challenge;
+use portcullis::{AuthorizeOutcome, ErrorCode, IntrospectRequest};
+
+/// Two providers, as two app instances behind a load balancer: one configuration, each
+/// with its own connection pool to one database.
+async fn two_instances() -> Option<(Fixture, Fixture)> {
+    let url = postgres_schema().await?;
+    let a = PostgresStore::connect(&url).await.expect("instance a");
+    let b = PostgresStore::connect(&url).await.expect("instance b");
+    Some((fixture_on(a, |_| {}).await, fixture_on(b, |_| {}).await))
+}
+
+async fn active(f: &Fixture, token: &str) -> bool {
+    let req = IntrospectRequest::from_form(format!("token={token}").as_bytes()).unwrap();
+    f.provider.introspect(req).await.unwrap().is_active()
+}
+
+/// The query parameters of the URL an outcome sends the browser to.
+fn target(out: &AuthorizeOutcome) -> std::collections::HashMap<String, String> {
+    match out {
+        AuthorizeOutcome::Login { redirect_to, .. }
+        | AuthorizeOutcome::Consent { redirect_to, .. } => response_params(redirect_to),
+        AuthorizeOutcome::Redirect(url) => response_params(url),
+        other => panic!("unexpected outcome {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flow_moves_between_instances() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    let c = a.client(web_client()).await;
+    let id = c.client.client_id.clone();
+    let challenge = s256_challenge(VERIFIER);
+
+    // The browser lands on a, the login app answers b, the browser comes back to a…
+    let out = Browser::new(&a.provider)
+        .authorize(&code_flow(&id, &challenge))
+        .await;
+    let login = target(&out)["login_challenge"].clone();
+    let to = b
+        .provider
+        .accept_login(&login, accept_login("alice", false))
+        .await
+        .unwrap();
+    let out = Browser::new(&a.provider).follow(&to.redirect_to).await;
+    let consent = target(&out)["consent_challenge"].clone();
+    let to = a
+        .provider
+        .accept_consent(
+            &consent,
+            accept_consent(&["openid", "offline_access"], false),
+        )
+        .await
+        .unwrap();
+    // …and a replayed verifier is refused on the other one.
+    let out = Browser::new(&b.provider).follow(&to.redirect_to).await;
+    let code = target(&out)["code"].clone();
+    let replay = Browser::new(&a.provider).follow(&to.redirect_to).await;
+    assert!(
+        matches!(replay, AuthorizeOutcome::ErrorPage(_)),
+        "{replay:?}"
+    );
+
+    let first = b.exchange(&code, &c).await.unwrap();
+    assert!(active(&a, &first.access_token).await);
+    let refresh = first.refresh_token.clone().expect("offline_access");
+    let second = a
+        .token(
+            &format!("grant_type=refresh_token&refresh_token={refresh}"),
+            Some(&c),
+        )
+        .await
+        .unwrap();
+    assert!(active(&b, &second.access_token).await);
+
+    // The spent refresh token replayed on the other instance revokes the family there
+    // and here.
+    let replayed = b
+        .token(
+            &format!("grant_type=refresh_token&refresh_token={refresh}"),
+            Some(&c),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(replayed.code(), ErrorCode::InvalidGrant);
+    assert!(!active(&a, &second.access_token).await);
+    assert!(!active(&b, &first.access_token).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_code_redeems_once_across_instances() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    let (a, b) = (std::sync::Arc::new(a), std::sync::Arc::new(b));
+    let c = a.client(web_client()).await;
+    let code = a.code(&c.client.client_id, "openid offline_access").await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let f = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (c, code, barrier) = (c.clone(), code.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                f.exchange(&code, &c).await
+            })
+        })
+        .collect();
+    let mut wins = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(tokens) => wins.push(tokens),
+            Err(e) => assert_eq!(e.code(), ErrorCode::InvalidGrant, "{e}"),
+        }
+    }
+    // At most one redemption issues, and the others, replays of a spent code, revoke
+    // what it issued (RFC 6749 §4.1.2): nothing stays live on either instance.
+    assert!(wins.len() <= 1);
+    for w in &wins {
+        assert!(!active(&a, &w.access_token).await);
+        assert!(!active(&b, &w.access_token).await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_concurrent_consumptions_on_two_pools_exactly_one_wins() {
+    use portcullis::storage::{Consumed, TokenStore};
+    let Some(url) = postgres_schema().await else {
+        return;
+    };
+    let a = PostgresStore::connect(&url).await.unwrap();
+    let b = PostgresStore::connect(&url).await.unwrap();
+    let f = fixture_on(a.clone(), |_| {}).await;
+    let c = f.client(web_client()).await;
+    let code = f.code(&c.client.client_id, "openid").await;
+    let signature = signature_of(&code).to_owned();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(16));
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (signature, barrier) = (signature.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.consume_code(&signature).await.unwrap()
+            })
+        })
+        .collect();
+    let mut redeemed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Consumed::Redeemed(_) => redeemed += 1,
+            Consumed::AlreadyUsed { .. } => {}
+            Consumed::NotFound => panic!("the code is there"),
+        }
+    }
+    assert_eq!(redeemed, 1);
+}
+
+#[tokio::test]
+async fn refuses_a_database_of_another_layout() {
+    let Some(url) = postgres_schema().await else {
+        return;
+    };
+    drop(PostgresStore::connect(&url).await.expect("a new database"));
+    PostgresStore::connect(&url)
+        .await
+        .expect("reopens its own layout");
+
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .execute("UPDATE portcullis_layout SET version = 99", &[])
+        .await
+        .unwrap();
+    let e = PostgresStore::connect(&url).await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServerError);
+    assert!(
+        e.description().contains("layout 99") && e.description().contains("layout 1"),
+        "{}",
+        e.description()
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_an_error_not_a_panic() {
+    // Port 1 on loopback: nothing listens there. The operator learns why.
+    let e = PostgresStore::connect("postgres://nobody@127.0.0.1:1/none")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServerError);
+    assert!(e.description().starts_with("PostgreSQL: "), "{e}");
+    let e = PostgresStore::connect("postgres://host:notaport/db")
+        .await
+        .unwrap_err();
+    assert!(e.description().starts_with("PostgreSQL URL: "), "{e}");
+}
