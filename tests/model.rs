@@ -1,5 +1,6 @@
 //! Model-based property test: random sequences of operations run against the engine and
-//! a small reference model, on MemoryStore and SledStore. Invariants: a revoked or
+//! a small reference model, on MemoryStore, SledStore and (when a server is named)
+//! PostgresStore. Invariants: a revoked or
 //! expired token never introspects active; a code redeems at most once; refresh reuse
 //! revokes its family (after the rotation grace period, when a case has one); scopes
 //! never widen; a deleted client's tokens are inactive.
@@ -359,7 +360,7 @@ async fn run(w: &World, (grace, max_reuses): (i64, u32), ops: &[Op]) -> Result<(
     Ok(())
 }
 
-fn check<S: Storage>(cases: u32, store: impl Fn() -> S) {
+fn check<S: Storage, F: std::future::Future<Output = S>>(cases: u32, store: impl Fn() -> F) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -376,7 +377,7 @@ fn check<S: Storage>(cases: u32, store: impl Fn() -> S) {
             ),
             |(policy, ops)| {
                 rt.block_on(async {
-                    let w = world(store(), policy).await;
+                    let w = world(store().await, policy).await;
                     run(&w, policy, &ops).await
                 })
             },
@@ -386,10 +387,22 @@ fn check<S: Storage>(cases: u32, store: impl Fn() -> S) {
 
 #[test]
 fn engine_matches_the_model_on_memory() {
-    check(96, MemoryStore::new);
+    check(96, || async { MemoryStore::new() });
 }
 
 #[test]
 fn engine_matches_the_model_on_sled() {
-    check(16, || SledStore::temporary().unwrap());
+    check(16, || async { SledStore::temporary().unwrap() });
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn engine_matches_the_model_on_postgres() {
+    if std::env::var(POSTGRES_ENV).is_err() {
+        eprintln!("{POSTGRES_ENV} is not set: the PostgreSQL store is not tested");
+        return;
+    }
+    check(16, || async {
+        postgres_store().await.expect("a PostgreSQL store")
+    });
 }

@@ -342,6 +342,57 @@ async fn list_paging<S: Storage + Clone>(store: S) {
     assert!(after_last.clients.is_empty());
 }
 
+/// Any string the engine is given is stored and found as it is — NUL, non-ASCII — and
+/// pages come in byte order, whatever a database's collation.
+async fn any_string_round_trips<S: Storage + Clone>(store: S) {
+    for id in ["b\0x", "é", "Z", "a", "b", "\u{1F512}"] {
+        store
+            .create_client(client(id, "name\0with nul", "ownér"))
+            .await
+            .unwrap();
+    }
+    let got = store.get_client("b\0x").await.unwrap().expect("stored");
+    assert_eq!(got.client_name, "name\0with nul");
+    assert_eq!(got.owner, "ownér");
+    assert!(store.get_client("b\0").await.unwrap().is_none());
+    assert!(store.get_client("\0").await.unwrap().is_none());
+    let (ids, _) = all_ids(
+        &store,
+        ClientQuery {
+            page_size: 2,
+            owner: Some("ownér".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(ids, ["Z", "a", "b", "b\0x", "é", "\u{1F512}"]);
+
+    assert!(store.use_assertion_id("b\0x", "j\0ti", NOW).await.unwrap());
+    assert!(!store.use_assertion_id("b\0x", "j\0ti", NOW).await.unwrap());
+    assert!(store.use_assertion_id("b\0x", "j", NOW).await.unwrap());
+
+    store
+        .put_login_session(login("s\0id", "al\0ice", NOW + 60))
+        .await
+        .unwrap();
+    assert!(store.get_login_session("s\0id").await.unwrap().is_some());
+    assert!(store.get_login_session("s").await.unwrap().is_none());
+    store
+        .put_consent(consent("c\0", "al\0ice", "b\0x", NOW))
+        .await
+        .unwrap();
+    assert_eq!(consent_ids(&store, "al\0ice").await, ["c\0"]);
+    assert!(store.consents("al").await.unwrap().is_empty());
+    assert!(store.get_flow("f\0").await.unwrap().is_none());
+    assert!(store.get_token("t\0").await.unwrap().is_none());
+    assert_eq!(store.consume_code("t\0").await.unwrap(), Consumed::NotFound);
+    assert!(!store.revoke_token("t\0").await.unwrap());
+    assert_eq!(store.revoke_client_tokens("b\0x").await.unwrap(), 0);
+    assert!(!store.delete_client("\0").await.unwrap());
+    assert!(store.get_trust("\0").await.unwrap().is_none());
+    assert!(store.issuer_trusts("\0").await.unwrap().is_empty());
+}
+
 async fn list_filters<S: Storage + Clone>(store: S) {
     store
         .create_client(client("a", "Shop", "acme"))
@@ -1680,6 +1731,7 @@ macro_rules! conformance {
 conformance!(
     client_crud,
     list_paging,
+    any_string_round_trips,
     list_filters,
     insert_and_get_tokens,
     consume_code_once,

@@ -47,7 +47,12 @@ impl PostgresStore {
         let created = self
             .execute(
                 table.create,
-                &[&record.id(), &version, &record.expires_at(), &body],
+                &[
+                    &record.id().as_bytes(),
+                    &version,
+                    &record.expires_at(),
+                    &body,
+                ],
             )
             .await?;
         match created {
@@ -64,7 +69,11 @@ impl PostgresStore {
         table: &VersionedTable,
         id: &str,
     ) -> Result<Option<T>> {
-        Ok(self.bodies(table.get, &[&id]).await?.into_iter().next())
+        Ok(self
+            .bodies(table.get, &[&id.as_bytes()])
+            .await?
+            .into_iter()
+            .next())
     }
 
     async fn update_versioned<T: Versioned>(
@@ -77,7 +86,12 @@ impl PostgresStore {
         let updated = self
             .execute(
                 table.update,
-                &[&record.id(), &version, &record.expires_at(), &body],
+                &[
+                    &record.id().as_bytes(),
+                    &version,
+                    &record.expires_at(),
+                    &body,
+                ],
             )
             .await?;
         Ok(updated == 1)
@@ -105,7 +119,12 @@ impl SessionStore for PostgresStore {
                  VALUES ($1, $2, $3, $4) ON CONFLICT (sid) DO UPDATE SET \
                  subject = EXCLUDED.subject, expires_at = EXCLUDED.expires_at, \
                  body = EXCLUDED.body",
-                &[&session.sid, &session.subject, &session.expires_at, &body],
+                &[
+                    &session.sid.as_bytes(),
+                    &session.subject.as_bytes(),
+                    &session.expires_at,
+                    &body,
+                ],
             )
             .await?;
             Ok(())
@@ -120,7 +139,7 @@ impl SessionStore for PostgresStore {
             Ok(self
                 .bodies(
                     "SELECT body FROM portcullis_login_sessions WHERE sid = $1",
-                    &[&sid],
+                    &[&sid.as_bytes()],
                 )
                 .await?
                 .into_iter()
@@ -137,7 +156,7 @@ impl SessionStore for PostgresStore {
                 SessionSelector::Sid(sid) => {
                     self.bodies(
                         "DELETE FROM portcullis_login_sessions WHERE sid = $1 RETURNING body",
-                        &[&sid],
+                        &[&sid.as_bytes()],
                     )
                     .await
                 }
@@ -145,7 +164,7 @@ impl SessionStore for PostgresStore {
                     self.bodies(
                         "DELETE FROM portcullis_login_sessions WHERE subject = $1 \
                          RETURNING body",
-                        &[&subject],
+                        &[&subject.as_bytes()],
                     )
                     .await
                 }
@@ -163,9 +182,9 @@ impl SessionStore for PostgresStore {
                  client_id = EXCLUDED.client_id, handled_at = EXCLUDED.handled_at, \
                  seq = DEFAULT, body = EXCLUDED.body",
                 &[
-                    &consent.subject,
-                    &consent.id,
-                    &consent.client_id,
+                    &consent.subject.as_bytes(),
+                    &consent.id.as_bytes(),
+                    &consent.client_id.as_bytes(),
                     &consent.handled_at,
                     &body,
                 ],
@@ -180,7 +199,7 @@ impl SessionStore for PostgresStore {
             self.bodies(
                 "SELECT body FROM portcullis_consents WHERE subject = $1 \
                  ORDER BY handled_at DESC, seq DESC",
-                &[&subject],
+                &[&subject.as_bytes()],
             )
             .await
         })
@@ -194,8 +213,8 @@ impl SessionStore for PostgresStore {
         StoreFuture::boxed(async move {
             self.bodies(
                 "DELETE FROM portcullis_consents \
-                 WHERE subject = $1 AND ($2::text IS NULL OR client_id = $2) RETURNING body",
-                &[&subject, &client_id],
+                 WHERE subject = $1 AND ($2::bytea IS NULL OR client_id = $2) RETURNING body",
+                &[&subject.as_bytes(), &client_id.map(str::as_bytes)],
             )
             .await
         })

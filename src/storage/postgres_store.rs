@@ -4,8 +4,11 @@
 //! Layout (storage layout 1 of this backend; tables in the connection's `search_path`,
 //! so a schema is chosen with the URL's `options=-csearch_path%3D<schema>`):
 //!
-//! - `portcullis_clients`: `client_id` (in byte order, as the other stores page),
-//!   `client_name`, `owner` (the list filters), and
+//! Every column that holds a string the engine was given (ids, names, subjects) is
+//! `bytea`: it compares byte for byte, as the other stores do (so pages come in the
+//! same order, whatever the database's collation), and holds any string, NUL included.
+//!
+//! - `portcullis_clients`: `client_id`, `client_name`, `owner` (the list filters), and
 //!   the JSON `Client`;
 //! - `portcullis_tokens`: `signature`, `kind`, `status`, `rotated_at`, `reuses`,
 //!   `grant_id`, `client_id`, `expires_at`, and the JSON
@@ -56,19 +59,19 @@ const MIGRATION_LOCK: i64 = 0x706f_7274_6375_6c6c; // "portcull"
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS portcullis_layout (version integer NOT NULL);
 CREATE TABLE IF NOT EXISTS portcullis_clients (
-    client_id text COLLATE \"C\" PRIMARY KEY,
-    client_name text NOT NULL,
-    owner text NOT NULL,
+    client_id bytea PRIMARY KEY,
+    client_name bytea NOT NULL,
+    owner bytea NOT NULL,
     body bytea NOT NULL
 );
 CREATE TABLE IF NOT EXISTS portcullis_tokens (
-    signature text PRIMARY KEY,
+    signature bytea PRIMARY KEY,
     kind text NOT NULL,
     status text NOT NULL,
     rotated_at bigint,
     reuses bigint NOT NULL DEFAULT 0,
-    grant_id text NOT NULL,
-    client_id text NOT NULL,
+    grant_id bytea NOT NULL,
+    client_id bytea NOT NULL,
     expires_at bigint NOT NULL,
     body bytea NOT NULL
 );
@@ -76,39 +79,39 @@ CREATE INDEX IF NOT EXISTS portcullis_tokens_grant ON portcullis_tokens (grant_i
 CREATE INDEX IF NOT EXISTS portcullis_tokens_client ON portcullis_tokens (client_id);
 CREATE INDEX IF NOT EXISTS portcullis_tokens_expiry ON portcullis_tokens (expires_at);
 CREATE TABLE IF NOT EXISTS portcullis_revoked_grants (
-    grant_id text PRIMARY KEY,
+    grant_id bytea PRIMARY KEY,
     until bigint NOT NULL
 );
 CREATE TABLE IF NOT EXISTS portcullis_assertion_ids (
-    client_id text NOT NULL,
-    jti text NOT NULL,
+    client_id bytea NOT NULL,
+    jti bytea NOT NULL,
     expires_at bigint NOT NULL,
     PRIMARY KEY (client_id, jti)
 );
 CREATE INDEX IF NOT EXISTS portcullis_assertion_ids_expiry
     ON portcullis_assertion_ids (expires_at);
 CREATE TABLE IF NOT EXISTS portcullis_keys (
-    kid text PRIMARY KEY,
+    kid bytea PRIMARY KEY,
     seq bigserial NOT NULL,
     body bytea NOT NULL
 );
 CREATE TABLE IF NOT EXISTS portcullis_flows (
-    id text PRIMARY KEY,
+    id bytea PRIMARY KEY,
     version bigint NOT NULL,
     expires_at bigint NOT NULL,
     body bytea NOT NULL
 );
 CREATE INDEX IF NOT EXISTS portcullis_flows_expiry ON portcullis_flows (expires_at);
 CREATE TABLE IF NOT EXISTS portcullis_logouts (
-    id text PRIMARY KEY,
+    id bytea PRIMARY KEY,
     version bigint NOT NULL,
     expires_at bigint NOT NULL,
     body bytea NOT NULL
 );
 CREATE INDEX IF NOT EXISTS portcullis_logouts_expiry ON portcullis_logouts (expires_at);
 CREATE TABLE IF NOT EXISTS portcullis_login_sessions (
-    sid text PRIMARY KEY,
-    subject text NOT NULL,
+    sid bytea PRIMARY KEY,
+    subject bytea NOT NULL,
     expires_at bigint NOT NULL,
     body bytea NOT NULL
 );
@@ -117,19 +120,19 @@ CREATE INDEX IF NOT EXISTS portcullis_login_sessions_subject
 CREATE INDEX IF NOT EXISTS portcullis_login_sessions_expiry
     ON portcullis_login_sessions (expires_at);
 CREATE TABLE IF NOT EXISTS portcullis_consents (
-    subject text NOT NULL,
-    id text NOT NULL,
-    client_id text NOT NULL,
+    subject bytea NOT NULL,
+    id bytea NOT NULL,
+    client_id bytea NOT NULL,
     handled_at bigint NOT NULL,
     seq bigserial NOT NULL,
     body bytea NOT NULL,
     PRIMARY KEY (subject, id)
 );
 CREATE TABLE IF NOT EXISTS portcullis_trusts (
-    id text COLLATE \"C\" NOT NULL,
-    issuer text NOT NULL,
-    subject text NOT NULL,
-    kid text NOT NULL,
+    id bytea NOT NULL,
+    issuer bytea NOT NULL,
+    subject bytea NOT NULL,
+    kid bytea NOT NULL,
     body bytea NOT NULL,
     CONSTRAINT portcullis_trusts_id PRIMARY KEY (id),
     CONSTRAINT portcullis_trusts_key UNIQUE (issuer, subject, kid)
@@ -288,6 +291,11 @@ pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(Error::internal)
 }
 
+/// A key column's bytes as the string they were stored from.
+pub(super) fn text(bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(Error::internal)
+}
+
 /// A `u64` as a `bigint` column (versions and counts never come near the limit).
 pub(super) fn bigint(n: u64) -> Result<i64> {
     i64::try_from(n).map_err(|_| Error::internal("a version past i64::MAX"))
@@ -301,7 +309,12 @@ impl ClientStore for PostgresStore {
                 .execute(
                     "INSERT INTO portcullis_clients (client_id, client_name, owner, body) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                    &[&client.client_id, &client.client_name, &client.owner, &body],
+                    &[
+                        &client.client_id.as_bytes(),
+                        &client.client_name.as_bytes(),
+                        &client.owner.as_bytes(),
+                        &body,
+                    ],
                 )
                 .await?;
             match created {
@@ -322,7 +335,7 @@ impl ClientStore for PostgresStore {
             let found: Vec<Client> = self
                 .bodies(
                     "SELECT body FROM portcullis_clients WHERE client_id = $1",
-                    &[&client_id],
+                    &[&client_id.as_bytes()],
                 )
                 .await?;
             Ok(found.into_iter().next().map(Arc::new))
@@ -336,7 +349,12 @@ impl ClientStore for PostgresStore {
                 .execute(
                     "UPDATE portcullis_clients SET client_name = $2, owner = $3, body = $4 \
                      WHERE client_id = $1",
-                    &[&client.client_id, &client.client_name, &client.owner, &body],
+                    &[
+                        &client.client_id.as_bytes(),
+                        &client.client_name.as_bytes(),
+                        &client.owner.as_bytes(),
+                        &body,
+                    ],
                 )
                 .await?;
             match updated {
@@ -351,7 +369,7 @@ impl ClientStore for PostgresStore {
             let deleted = self
                 .execute(
                     "DELETE FROM portcullis_clients WHERE client_id = $1",
-                    &[&client_id],
+                    &[&client_id.as_bytes()],
                 )
                 .await?;
             Ok(deleted > 0)
@@ -364,16 +382,21 @@ impl ClientStore for PostgresStore {
             let rows = self
                 .query(
                     "SELECT client_id, body FROM portcullis_clients \
-                     WHERE ($1::text IS NULL OR client_id > $1) \
-                       AND ($2::text IS NULL OR client_name = $2) \
-                       AND ($3::text IS NULL OR owner = $3) \
+                     WHERE ($1::bytea IS NULL OR client_id > $1) \
+                       AND ($2::bytea IS NULL OR client_name = $2) \
+                       AND ($3::bytea IS NULL OR owner = $3) \
                      ORDER BY client_id LIMIT $4",
-                    &[&query.page_token, &query.client_name, &query.owner, &limit],
+                    &[
+                        &query.page_token.as_deref().map(str::as_bytes),
+                        &query.client_name.as_deref().map(str::as_bytes),
+                        &query.owner.as_deref().map(str::as_bytes),
+                        &limit,
+                    ],
                 )
                 .await?;
             let items = rows
                 .iter()
-                .map(|row| Ok((row.get(0), Arc::new(decode::<Client>(row.get(1))?))))
+                .map(|row| Ok((text(row.get(0))?, Arc::new(decode::<Client>(row.get(1))?))))
                 .collect::<Result<Vec<_>>>()?;
             let (clients, next_page_token) = page_of(items, query.limit());
             Ok(ClientPage {
@@ -391,7 +414,7 @@ impl KeyStore for PostgresStore {
             self.execute(
                 "INSERT INTO portcullis_keys (kid, body) VALUES ($1, $2) \
                  ON CONFLICT (kid) DO UPDATE SET body = EXCLUDED.body",
-                &[&key.kid, &body],
+                &[&key.kid.as_bytes(), &body],
             )
             .await?;
             Ok(())
@@ -408,7 +431,10 @@ impl KeyStore for PostgresStore {
     fn delete_key<'a>(&'a self, kid: &'a str) -> StoreFuture<'a, Result<bool>> {
         StoreFuture::boxed(async move {
             let deleted = self
-                .execute("DELETE FROM portcullis_keys WHERE kid = $1", &[&kid])
+                .execute(
+                    "DELETE FROM portcullis_keys WHERE kid = $1",
+                    &[&kid.as_bytes()],
+                )
                 .await?;
             Ok(deleted > 0)
         })

@@ -82,7 +82,7 @@ async fn insert(tx: &deadpool_postgres::Transaction<'_>, tokens: &[TokenRecord])
     if tokens.is_empty() {
         return Ok(());
     }
-    let grants: Vec<&str> = tokens.iter().map(|t| &*t.grant_id).collect();
+    let grants: Vec<&[u8]> = tokens.iter().map(|t| t.grant_id.as_bytes()).collect();
     let revoked = tx
         .query_opt(
             "SELECT 1 FROM portcullis_revoked_grants WHERE grant_id = ANY($1)",
@@ -111,13 +111,13 @@ async fn insert(tx: &deadpool_postgres::Transaction<'_>, tokens: &[TokenRecord])
         tx.execute(
             &statement,
             &[
-                &t.signature,
+                &t.signature.as_bytes(),
                 &kind_name(t.kind),
                 &status_name(t.status),
                 &t.rotated_at,
                 &i64::from(t.reuses),
-                &&*t.grant_id,
-                &&*t.client_id,
+                &t.grant_id.as_bytes(),
+                &t.client_id.as_bytes(),
                 &t.expires_at,
                 &body,
             ],
@@ -143,7 +143,7 @@ impl TokenStore for PostgresStore {
         signature: &'a str,
     ) -> StoreFuture<'a, Result<Option<Arc<TokenRecord>>>> {
         StoreFuture::boxed(async move {
-            let rows = self.query(READ, &[&signature]).await?;
+            let rows = self.query(READ, &[&signature.as_bytes()]).await?;
             rows.first()
                 .map(|row| Ok(Arc::new(read(row)?.0)))
                 .transpose()
@@ -159,7 +159,7 @@ impl TokenStore for PostgresStore {
                        AND t.status = 'active' AND NOT EXISTS \
                        (SELECT 1 FROM portcullis_revoked_grants g WHERE g.grant_id = t.grant_id) \
                      RETURNING t.body, t.rotated_at, t.reuses",
-                    &[&signature],
+                    &[&signature.as_bytes()],
                 )
                 .await?;
             if let Some(row) = consumed.first() {
@@ -171,7 +171,7 @@ impl TokenStore for PostgresStore {
                     ..record.with_status(TokenStatus::Active)
                 })));
             }
-            let rows = self.query(READ, &[&signature]).await?;
+            let rows = self.query(READ, &[&signature.as_bytes()]).await?;
             let Some(row) = rows.first() else {
                 return Ok(Consumed::NotFound);
             };
@@ -195,7 +195,11 @@ impl TokenStore for PostgresStore {
             let mut conn = self.conn().await?;
             let tx = conn.transaction().await.map_err(db)?;
             let locked = format!("{READ} FOR UPDATE OF t");
-            let Some(row) = tx.query_opt(&locked, &[&signature]).await.map_err(db)? else {
+            let Some(row) = tx
+                .query_opt(&locked, &[&signature.as_bytes()])
+                .await
+                .map_err(db)?
+            else {
                 return Ok(Rotated::NotFound);
             };
             let (record, grant_revoked) = read(&row)?;
@@ -214,7 +218,7 @@ impl TokenStore for PostgresStore {
                 "UPDATE portcullis_tokens SET status = $2, rotated_at = $3, reuses = $4 \
                  WHERE signature = $1",
                 &[
-                    &signature,
+                    &signature.as_bytes(),
                     &status_name(rotated.status),
                     &rotated.rotated_at,
                     &i64::from(rotated.reuses),
@@ -233,7 +237,7 @@ impl TokenStore for PostgresStore {
                 .execute(
                     "UPDATE portcullis_tokens SET status = CASE status \
                      WHEN 'active' THEN 'revoked' ELSE status END WHERE signature = $1",
-                    &[&signature],
+                    &[&signature.as_bytes()],
                 )
                 .await?;
             Ok(found > 0)
@@ -245,7 +249,7 @@ impl TokenStore for PostgresStore {
             self.execute(
                 "INSERT INTO portcullis_revoked_grants (grant_id, until) VALUES ($1, $2) \
                  ON CONFLICT DO NOTHING",
-                &[&grant_id, &MARKER_UNTIL_FIRST_FLUSH],
+                &[&grant_id.as_bytes(), &MARKER_UNTIL_FIRST_FLUSH],
             )
             .await?;
             Ok(())
@@ -260,7 +264,7 @@ impl TokenStore for PostgresStore {
                      marked AS (INSERT INTO portcullis_revoked_grants (grant_id, until) \
                        SELECT DISTINCT grant_id, $2::bigint FROM mine ON CONFLICT DO NOTHING) \
                      SELECT count(*) FROM mine",
-                    &[&client_id, &MARKER_UNTIL_FIRST_FLUSH],
+                    &[&client_id.as_bytes(), &MARKER_UNTIL_FIRST_FLUSH],
                 )
                 .await?;
             let count: i64 = rows.first().map_or(0, |row| row.get(0));
@@ -279,7 +283,7 @@ impl TokenStore for PostgresStore {
                 .execute(
                     "INSERT INTO portcullis_assertion_ids (client_id, jti, expires_at) \
                      VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    &[&client_id, &jti, &expires_at],
+                    &[&client_id.as_bytes(), &jti.as_bytes(), &expires_at],
                 )
                 .await?;
             Ok(inserted == 1)

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::postgres_store::{bigint, db, decode, encode, violates, PostgresStore};
+use super::postgres_store::{bigint, db, decode, encode, text, violates, PostgresStore};
 use super::{page_of, StoreFuture, TrustPage, TrustQuery, TrustStore};
 use super::{TRUST_ID_TAKEN, TRUST_KEY_TAKEN};
 use crate::error::{Error, ErrorCode, Result};
@@ -20,10 +20,10 @@ impl TrustStore for PostgresStore {
                     "INSERT INTO portcullis_trusts (id, issuer, subject, kid, body) \
                      VALUES ($1, $2, $3, $4, $5)",
                     &[
-                        &trust.id,
-                        &trust.issuer,
-                        &trust.subject,
-                        &trust.public_key.kid,
+                        &trust.id.as_bytes(),
+                        &trust.issuer.as_bytes(),
+                        &trust.subject.as_bytes(),
+                        &trust.public_key.kid.as_bytes(),
                         &body,
                     ],
                 )
@@ -44,7 +44,10 @@ impl TrustStore for PostgresStore {
     fn get_trust<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Arc<TrustedIssuer>>>> {
         StoreFuture::boxed(async move {
             let found: Vec<TrustedIssuer> = self
-                .bodies("SELECT body FROM portcullis_trusts WHERE id = $1", &[&id])
+                .bodies(
+                    "SELECT body FROM portcullis_trusts WHERE id = $1",
+                    &[&id.as_bytes()],
+                )
                 .await?;
             Ok(found.into_iter().next().map(Arc::new))
         })
@@ -56,14 +59,23 @@ impl TrustStore for PostgresStore {
             let rows = self
                 .query(
                     "SELECT id, body FROM portcullis_trusts \
-                     WHERE ($1::text IS NULL OR id > $1) AND ($2::text IS NULL OR issuer = $2) \
+                     WHERE ($1::bytea IS NULL OR id > $1) AND ($2::bytea IS NULL OR issuer = $2) \
                      ORDER BY id LIMIT $3",
-                    &[&query.page_token, &query.issuer, &limit],
+                    &[
+                        &query.page_token.as_deref().map(str::as_bytes),
+                        &query.issuer.as_deref().map(str::as_bytes),
+                        &limit,
+                    ],
                 )
                 .await?;
             let items = rows
                 .iter()
-                .map(|row| Ok((row.get(0), Arc::new(decode::<TrustedIssuer>(row.get(1))?))))
+                .map(|row| {
+                    Ok((
+                        text(row.get(0))?,
+                        Arc::new(decode::<TrustedIssuer>(row.get(1))?),
+                    ))
+                })
                 .collect::<Result<Vec<_>>>()?;
             let (trusts, next_page_token) = page_of(items, query.limit());
             Ok(TrustPage {
@@ -81,7 +93,7 @@ impl TrustStore for PostgresStore {
             let found: Vec<TrustedIssuer> = self
                 .bodies(
                     "SELECT body FROM portcullis_trusts WHERE issuer = $1 ORDER BY id",
-                    &[&issuer],
+                    &[&issuer.as_bytes()],
                 )
                 .await?;
             Ok(found.into_iter().map(Arc::new).collect())
@@ -91,7 +103,10 @@ impl TrustStore for PostgresStore {
     fn delete_trust<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<bool>> {
         StoreFuture::boxed(async move {
             let deleted = self
-                .execute("DELETE FROM portcullis_trusts WHERE id = $1", &[&id])
+                .execute(
+                    "DELETE FROM portcullis_trusts WHERE id = $1",
+                    &[&id.as_bytes()],
+                )
                 .await?;
             Ok(deleted > 0)
         })
