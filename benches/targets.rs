@@ -8,6 +8,8 @@
 //! ```sh
 //! cargo bench --features aws-lc --bench targets            # 40 rounds
 //! cargo bench --features aws-lc --bench targets -- 10      # fewer rounds
+//! PORTCULLIS_BENCH_POSTGRES=postgres://… \
+//!   cargo bench --features aws-lc,postgres --bench targets  # with PostgreSQL rows
 //! ```
 //!
 //! Prints one Markdown table row per operation, store and backend.
@@ -62,8 +64,9 @@ impl Operation {
 }
 
 /// Iterations per round: about 50 ms of signatures, or a few milliseconds of work.
-fn iterations(backend: Backend, alg: Option<Algorithm>) -> u32 {
+fn iterations(backend: Backend, alg: Option<Algorithm>, store: Store) -> u32 {
     match (backend.name(), alg) {
+        _ if store == Store::Postgres => 500,
         (_, None) => 5000,
         ("aws-lc", Some(Algorithm::ES256)) => 2000,
         ("aws-lc", _) | (_, Some(Algorithm::ES256)) => 200,
@@ -139,9 +142,18 @@ fn main() {
                     (Operation::OpaqueIntrospection, Store::Memory),
                 ],
             );
+            if cfg!(feature = "postgres") && std::env::var(common::POSTGRES_ENV).is_ok() {
+                ops.splice(
+                    3..3,
+                    [
+                        (Operation::OpaqueIssuance, Store::Postgres),
+                        (Operation::OpaqueIntrospection, Store::Postgres),
+                    ],
+                );
+            }
         }
         for (op, store) in ops {
-            let n = iterations(backend, op.alg());
+            let n = iterations(backend, op.alg(), store);
             let (mut floor, mut cost) = (f64::MAX, f64::MAX);
             for _ in 0..rounds {
                 if let Some(alg) = op.alg() {

@@ -71,3 +71,4 @@ pub use endpoint::trust::TrustRequest;
 pub use endpoint::userinfo::{Userinfo, UserinfoRequest};
 pub use error::{Error, ErrorCode, Result};
 pub use provider::{Provider, ProviderBuilder};
+pub use token::client_jwks::JwksFetcher;

@@ -26,7 +26,14 @@
 //! returns. One conformance suite (`tests/storage_conformance.rs`) runs against every
 //! backend.
 //!
-//! Both stores revoke a grant with a marker that every read consults: a record of a
+//! The backends: [`MemoryStore`](crate::storage::MemoryStore) (tests, benchmarks, one
+//! process that may lose its state), `SledStore` (feature `sled`, the default: one
+//! directory, one process) and `PostgresStore` (feature `postgres`: one database shared
+//! by any number of app instances). On PostgreSQL every atomic operation is one
+//! statement or one transaction holding the row it changes, so the guarantees hold
+//! across instances, not only across tasks of one process.
+//!
+//! Every store revokes a grant with a marker that every read consults: a record of a
 //! revoked grant reads back revoked, whenever it was written. So issuing is one write
 //! with no index to maintain, revoking a grant costs the same however many tokens it
 //! has, and a token issued while its grant is being revoked can never come out live.
@@ -43,7 +50,8 @@
 //!   PBKDF2-SHA256 (25,000 iterations) for secrets a caller chose.
 //! - A client must authenticate with the method it registered.
 //! - A `private_key_jwt` assertion is verified against the client's registered public
-//!   keys (inline `jwks`; a sans-IO engine fetches no `jwks_uri`) with an asymmetric
+//!   keys (inline `jwks`, or a `jwks_uri` fetched by the app's
+//!   [`JwksFetcher`](crate::JwksFetcher): the engine itself fetches nothing) with an asymmetric
 //!   algorithm, must name this server in `aud`, may live at most an hour, and its `jti`
 //!   is accepted once ([`token::client_assertion`](crate::token::client_assertion)).
 //! - A JWT-bearer grant assertion is held to the same checks, with the key of a trust

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::keys::{Algorithm, KeySigner};
 use crate::random::{Entropy, ThreadEntropy};
 use crate::storage::Storage;
+use crate::token::client_jwks::JwksFetcher;
 use crate::token::opaque::OpaqueTokens;
 
 /// An OAuth 2.0 / OpenID Connect provider.
@@ -28,6 +29,7 @@ struct Inner {
     signer: Arc<dyn KeySigner>,
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
+    jwks_fetcher: Option<Arc<dyn JwksFetcher>>,
     opaque: OpaqueTokens,
     /// `config.issuer`, shared by every introspection answer.
     issuer: Arc<str>,
@@ -48,6 +50,7 @@ pub struct ProviderBuilder {
     signer: Option<Arc<dyn KeySigner>>,
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
+    jwks_fetcher: Option<Arc<dyn JwksFetcher>>,
 }
 
 impl Provider {
@@ -59,6 +62,7 @@ impl Provider {
             signer: None,
             clock: Arc::new(SystemClock),
             entropy: Arc::new(ThreadEntropy),
+            jwks_fetcher: None,
         }
     }
 
@@ -100,6 +104,11 @@ impl Provider {
     /// The injected entropy.
     pub fn entropy(&self) -> &dyn Entropy {
         &*self.inner.entropy
+    }
+
+    /// The fetcher of clients' `jwks_uri`s, if the app gave one.
+    pub(crate) fn jwks_fetcher(&self) -> Option<&Arc<dyn JwksFetcher>> {
+        self.inner.jwks_fetcher.as_ref()
     }
 
     /// The issuer, shared.
@@ -155,6 +164,14 @@ impl ProviderBuilder {
         self
     }
 
+    /// Fetches clients' `jwks_uri`s, so that `private_key_jwt` clients may register their
+    /// keys by URL (see [`token::client_jwks`](crate::token::client_jwks)). None by
+    /// default: the engine does no IO, and such clients register inline `jwks`.
+    pub fn jwks_fetcher(mut self, fetcher: Arc<dyn JwksFetcher>) -> Self {
+        self.jwks_fetcher = Some(fetcher);
+        self
+    }
+
     /// The clock (the system clock by default).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -206,6 +223,7 @@ impl ProviderBuilder {
                 signer,
                 clock: self.clock,
                 entropy: self.entropy,
+                jwks_fetcher: self.jwks_fetcher,
             }),
         })
     }

@@ -30,12 +30,19 @@ pub const ISSUER: &str = "https://auth.example.com";
 pub const REDIRECT: &str = "https://app.example.com/cb";
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
-/// A single-threaded runtime: the engine's cost on one core.
+/// A single-threaded runtime: the engine's cost on one core (with the IO driver, which
+/// only the PostgreSQL store uses).
 pub fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .expect("a current-thread runtime")
 }
+
+/// The environment variable naming the PostgreSQL server the `postgres` rows of
+/// `benches/targets` run on (`postgres://user:password@host/db`; each fixture creates a
+/// schema of its own there).
+pub const POSTGRES_ENV: &str = "PORTCULLIS_BENCH_POSTGRES";
 
 /// Criterion with the defaults overridden only where the environment asks for it.
 pub fn criterion() -> Criterion {
@@ -47,6 +54,8 @@ pub fn criterion() -> Criterion {
 pub enum Store {
     Memory,
     Sled,
+    /// On the server [`POSTGRES_ENV`] names (feature `postgres`).
+    Postgres,
 }
 
 impl Store {
@@ -56,15 +65,48 @@ impl Store {
         match self {
             Store::Memory => "memory",
             Store::Sled => "sled",
+            Store::Postgres => "postgres",
         }
     }
 
-    fn open(self) -> Arc<dyn Storage> {
+    async fn open(self) -> Arc<dyn Storage> {
         match self {
             Store::Memory => Arc::new(MemoryStore::new()),
             Store::Sled => Arc::new(SledStore::temporary().expect("a temporary sled store")),
+            Store::Postgres => postgres().await,
         }
     }
+}
+
+/// A PostgreSQL store in a fresh schema on the server [`POSTGRES_ENV`] names.
+#[cfg(feature = "postgres")]
+async fn postgres() -> Arc<dyn Storage> {
+    let url = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| panic!("{POSTGRES_ENV} is not set"));
+    let mut rnd = [0u8; 8];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rnd);
+    let schema = format!("portcullis_bench_{:016x}", u64::from_le_bytes(rnd));
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={url}: {e}"));
+    let connection = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .expect("a bench schema");
+    drop(client);
+    let _ = connection.await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    Arc::new(
+        portcullis::storage::PostgresStore::connect(&url)
+            .await
+            .expect("the PostgreSQL store connects"),
+    )
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn postgres() -> Arc<dyn Storage> {
+    panic!("the PostgreSQL store needs the `postgres` feature")
 }
 
 /// The signer backends.
@@ -177,7 +219,7 @@ impl Fixture {
             config.access_token_alg = alg;
         }
         let provider = Provider::builder(config)
-            .shared_store(store.open())
+            .shared_store(store.open().await)
             .signer(signer)
             .build()
             .await

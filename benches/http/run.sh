@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # HTTP throughput of the axum reference server under wrk: client_credentials issuance
 # (opaque tokens, Basic auth) and introspection, 100 connections, on loopback, in-memory
-# store. Needs wrk (apt-get install wrk). Usage: benches/http/run.sh [SECONDS] [THREADS]
+# store, or the store DSN names (e.g. DSN=postgres://portcullis:portcullis@127.0.0.1/bench;
+# the tables are created on first use). Needs wrk (apt-get install wrk).
+# Usage: [DSN=…] benches/http/run.sh [SECONDS] [THREADS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs="${1:-20}"
 threads="${2:-2}"
-export DSN=memory SERVE_PUBLIC_PORT=14444 SERVE_ADMIN_PORT=14445 URLS_SELF_ISSUER=http://127.0.0.1:14444
+export DSN="${DSN:-memory}"
+features=()
+case "$DSN" in postgres://* | postgresql://*) features=(--features postgres) ;; esac
+export SERVE_PUBLIC_PORT=14444 SERVE_ADMIN_PORT=14445 URLS_SELF_ISSUER=http://127.0.0.1:14444
 export SECRETS_SYSTEM=benchmark-secret-benchmark-secret-0123
 export URLS_LOGIN=http://127.0.0.1:9/login URLS_CONSENT=http://127.0.0.1:9/consent
-cargo build --release --example axum_server
+cargo build --release "${features[@]}" --example axum_server
 ./target/release/examples/axum_server > /tmp/portcullis-bench-server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT

@@ -22,6 +22,9 @@
 //!   of `SERVE_PUBLIC_CORS_ALLOWED_ORIGINS` (comma-separated) and each client's
 //!   `allowed_cors_origins`.
 //!
+//! A `private_key_jwt` client may register its keys inline (`jwks`) or by URL
+//! (`jwks_uri`, fetched over HTTPS and cached, see `jwks_fetcher.rs`).
+//!
 //! `RUST_LOG` sets the log level (`info`).
 
 use std::error::Error;
@@ -36,6 +39,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 mod app;
+mod jwks_fetcher;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -160,7 +164,9 @@ async fn run() -> Result<(), BoxError> {
         _ => env(k),
     })?;
 
-    let builder = Provider::builder(config);
+    // private_key_jwt clients may register their keys by URL: fetched over HTTPS.
+    let fetcher = jwks_fetcher::HttpJwksFetcher::new()?;
+    let builder = Provider::builder(config).jwks_fetcher(std::sync::Arc::new(fetcher));
     let builder = match &store {
         Store::Memory => builder.store(MemoryStore::new()),
         Store::Sled(dir) => {

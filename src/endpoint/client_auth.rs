@@ -12,6 +12,7 @@ use super::params::{printable, Params};
 use crate::error::{Error, Result};
 use crate::model::{AuthMethod, Client};
 use crate::token::client_assertion::{self, ASSERTION_TYPE};
+use crate::token::client_jwks;
 use crate::Provider;
 
 /// The credentials a request presented.
@@ -259,7 +260,9 @@ impl Provider {
             revocation_endpoint.as_str(),
         ];
         let now = self.now().unix_timestamp();
-        let verified = client_assertion::verify(client, assertion, &audiences, now)?;
+        let kid = client_assertion::header_kid(assertion)?;
+        let jwks = client_jwks::client_keys(self.jwks_fetcher(), client, kid.as_deref()).await?;
+        let verified = client_assertion::verify(client, &jwks, assertion, &audiences, now)?;
         let first_use = self
             .store()
             .use_assertion_id(&client.client_id, &verified.jti, verified.accepted_until)

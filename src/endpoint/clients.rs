@@ -109,14 +109,22 @@ fn check_alg(field: &str, value: &Option<String>, allow_none: bool) -> Result<()
 }
 
 /// Checks the `private_key_jwt` fields: a supported signing algorithm if one is named, a
-/// `jwks` of public keys only if one is given, and for a `private_key_jwt` client a
-/// `jwks` with a key that can verify its assertions. A `jwks_uri` is not enough: the
-/// engine does no IO, so it cannot fetch one.
+/// `jwks` of public keys only if one is given, never both `jwks` and `jwks_uri`
+/// (RFC 7591 §2), and for a `private_key_jwt` client a `jwks` with a key that can verify
+/// its assertions, or a `jwks_uri` if the provider can fetch one (`fetches`: the engine
+/// does no IO; the app may give it a [`JwksFetcher`](crate::JwksFetcher)).
 fn check_assertion_keys(
     method: AuthMethod,
     signing_alg: Option<&str>,
     jwks: Option<&serde_json::Value>,
+    jwks_uri: Option<&str>,
+    fetches: bool,
 ) -> Result<()> {
+    if jwks.is_some() && jwks_uri.is_some() {
+        return Err(metadata_error(
+            "A client may register its keys in 'jwks' or at 'jwks_uri', not both.",
+        ));
+    }
     let alg = signing_alg
         .map(|a| {
             client_assertion::signing_alg(a).ok_or_else(|| {
@@ -139,11 +147,20 @@ fn check_assertion_keys(
     if method != AuthMethod::PrivateKeyJwt {
         return Ok(());
     }
+    if let Some(uri) = jwks_uri {
+        if !fetches {
+            return Err(metadata_error(
+                "A private_key_jwt client needs its public keys in 'jwks': this server \
+                 does not fetch a 'jwks_uri'.",
+            ));
+        }
+        if !uri.starts_with("https://") {
+            return Err(metadata_error("The jwks_uri must be an https URL."));
+        }
+        return Ok(());
+    }
     let set = set.ok_or_else(|| {
-        metadata_error(
-            "A private_key_jwt client needs its public keys in 'jwks' (a 'jwks_uri' is not \
-             supported: this server does not fetch URLs).",
-        )
+        metadata_error("A private_key_jwt client needs its public keys in 'jwks' or at 'jwks_uri'.")
     })?;
     if !client_assertion::has_verification_key(&set, alg) {
         return Err(metadata_error(
@@ -179,7 +196,8 @@ fn normalise_response_type(rt: &str) -> Result<String> {
 impl ClientRequest {
     /// Validates the request into `client` (whose id, secret and timestamps the caller
     /// manages).
-    pub(crate) fn apply(self, client: &mut Client) -> Result<()> {
+    /// `fetches_jwks`: whether the provider can fetch a `jwks_uri`.
+    pub(crate) fn apply(self, client: &mut Client, fetches_jwks: bool) -> Result<()> {
         let grant_types: Vec<GrantType> = match self.grant_types {
             Some(g) => g
                 .iter()
@@ -257,6 +275,8 @@ impl ClientRequest {
             token_endpoint_auth_method,
             self.token_endpoint_auth_signing_alg.as_deref(),
             self.jwks.as_ref(),
+            self.jwks_uri.as_deref(),
+            fetches_jwks,
         )?;
         let metadata = self
             .metadata
@@ -363,7 +383,7 @@ impl Provider {
             ..Client::default()
         };
         let chosen = request.client_secret.clone();
-        request.apply(&mut client)?;
+        request.apply(&mut client, self.jwks_fetcher().is_some())?;
         if !client.authenticates_with_secret() && chosen.is_some() {
             return Err(metadata_error(format!(
                 "A client with token_endpoint_auth_method '{}' cannot have a secret.",
@@ -415,7 +435,7 @@ impl Provider {
             ..Client::default()
         };
         let chosen = request.client_secret.clone();
-        request.apply(&mut client)?;
+        request.apply(&mut client, self.jwks_fetcher().is_some())?;
         let client_secret = match chosen {
             Some(s) => self.new_secret(&mut client, Some(s)),
             None if !client.authenticates_with_secret() => self.new_secret(&mut client, None),

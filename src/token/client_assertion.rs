@@ -1,7 +1,8 @@
 //! `private_key_jwt` client assertions (RFC 7523 §2.2 and §3, OpenID Connect Core §9).
 //!
 //! A client registered for `private_key_jwt` authenticates with a JWT it signed with one
-//! of the public keys in its registered `jwks`. The signature is verified by
+//! of its public keys: its registered `jwks`, or the document at its `jwks_uri` when the
+//! app gave the provider a fetcher ([`client_jwks`](super::client_jwks)). The signature is verified by
 //! `jsonwebtoken`; the claims are checked against the provider's clock (the checks the
 //! JWT-bearer grant shares are in [`assertion`]):
 //!
@@ -17,9 +18,9 @@
 //! (a client secret is not a key here). If the client registered
 //! `token_endpoint_auth_signing_alg`, the assertion must use exactly that one.
 //!
-//! Keys come only from the client's inline `jwks`: a sans-IO engine cannot fetch a
-//! `jwks_uri`, so a `private_key_jwt` client must be registered with `jwks`
-//! ([`check_public_jwks`], [`has_verification_key`]).
+//! Either way the keys are checked as [`check_public_jwks`] does; a client registered
+//! with inline keys must have one that can verify its assertions
+//! ([`has_verification_key`]).
 
 use jsonwebtoken::jwk::JwkSet;
 use serde::Deserialize;
@@ -63,12 +64,19 @@ pub fn unverified_subject(assertion: &str) -> Result<String> {
     Ok(subject.sub)
 }
 
-/// Verifies `assertion` for `client`: signature against the client's `jwks`, algorithm,
+/// The `kid` of an assertion's header, read **before verifying it**, to find the key set
+/// that verifies it. Fails (`invalid_client`) as [`verify`] does on a malformed header.
+pub fn header_kid(assertion: &str) -> Result<Option<String>> {
+    Ok(assertion::header(assertion, PROFILE)?.kid)
+}
+
+/// Verifies `assertion` for `client`: signature against `jwks` (the client's keys), algorithm,
 /// and the RFC 7523 §3 claims at `now` (unix seconds); `audiences` are the values of
 /// `aud` that name this server. Every failure is `invalid_client` with a description
 /// that names the check, never a key or claim value.
 pub fn verify(
     client: &Client,
+    jwks: &JwkSet,
     assertion: &str,
     audiences: &[&str],
     now: i64,
@@ -82,11 +90,6 @@ pub fn verify(
             ));
         }
     }
-    let jwks: JwkSet = client
-        .jwks
-        .as_ref()
-        .and_then(|v| JwkSet::deserialize(v).ok())
-        .ok_or_else(|| invalid("The client has no usable registered keys (jwks)."))?;
     let jwk = assertion::select_key(&jwks.keys, |k| k, header.kid.as_deref(), header.alg).map_err(
         |fault| {
             invalid(match fault {

@@ -3,6 +3,7 @@
 
 pub mod assertion;
 pub mod client_assertion;
+pub mod client_jwks;
 pub mod jwt;
 pub mod opaque;
 pub mod pkce;
