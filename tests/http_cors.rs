@@ -1,5 +1,5 @@
 //! CORS on the public API: preflights, the server's origin list, the requesting client's
-//! `allowed_cors_origins`, and what stays closed.
+//! `allowed_cors_origins`, and what stays closed; and on the admin API, with its own list.
 
 mod common;
 
@@ -341,4 +341,71 @@ async fn origin_patterns_are_checked() {
     let e = CorsOptions::allowing(["https://ok.example", "https://bad.example/path"]).unwrap_err();
     assert_eq!(e.code().as_str(), "invalid_request");
     assert!(e.description().contains("bad.example/path"), "{e}");
+}
+
+#[tokio::test]
+async fn the_admin_api_answers_cors_only_with_its_own_list() {
+    const CONSOLE: &str = "https://console.example.net";
+    let f = fixture().await;
+    // A client listing the console's origin opens the public API to it, never the admin.
+    let spa = f
+        .client(ClientRequest {
+            allowed_cors_origins: Some(vec![CONSOLE.into(), SPA.into()]),
+            ..spa_client()
+        })
+        .await;
+    let form = format!("token=nothing&client_id={}", spa.client.client_id);
+    let mut options = ServerOptions::default();
+    options.cors = Some(CorsOptions::allowing(["https://public.example.com"]).unwrap());
+    options.admin_cors = Some(CorsOptions::allowing([CONSOLE]).unwrap());
+    let mut http = Http::new(&f.provider);
+    http.server = Server::new(f.provider.clone()).with_options(options);
+
+    let resp = get_from(&mut http, "/admin/clients", CONSOLE).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(allowed_origin(&resp), Some(CONSOLE));
+    assert!(varies_on_origin(&resp));
+    let resp = preflight(
+        &mut http,
+        "/admin/clients",
+        CONSOLE,
+        "POST",
+        Some("content-type"),
+    )
+    .await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(allowed_origin(&resp), Some(CONSOLE));
+    assert!(header(&resp, "access-control-allow-methods")
+        .unwrap()
+        .contains("POST"));
+
+    // The public list does not open the admin API, nor the admin list the public one.
+    let resp = get_from(&mut http, "/admin/clients", "https://public.example.com").await;
+    assert_eq!(allowed_origin(&resp), None);
+    let resp = get_from(&mut http, "/.well-known/jwks.json", CONSOLE).await;
+    assert_eq!(allowed_origin(&resp), None);
+    let resp = get_from(
+        &mut http,
+        "/.well-known/jwks.json",
+        "https://public.example.com",
+    )
+    .await;
+    assert_eq!(allowed_origin(&resp), Some("https://public.example.com"));
+
+    // A form naming a client that lists the origin opens the public API to it, not the
+    // admin API.
+    let headers = [
+        ("origin", SPA),
+        ("content-type", "application/x-www-form-urlencoded"),
+    ];
+    let body = bytes::Bytes::from(form);
+    let resp = http
+        .send("POST", "/oauth2/revoke", &headers, body.clone())
+        .await;
+    assert_eq!(allowed_origin(&resp), Some(SPA));
+    let resp = http
+        .send("POST", "/admin/oauth2/introspect", &headers, body)
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(allowed_origin(&resp), None);
 }

@@ -20,7 +20,8 @@
 //!   username is served under `/ui/` and a demo client `demo` is created;
 //! - `SERVE_PUBLIC_CORS_ENABLED=true` turns on CORS for the public API, for the origins
 //!   of `SERVE_PUBLIC_CORS_ALLOWED_ORIGINS` (comma-separated) and each client's
-//!   `allowed_cors_origins`.
+//!   `allowed_cors_origins`; `SERVE_ADMIN_CORS_ENABLED` and
+//!   `SERVE_ADMIN_CORS_ALLOWED_ORIGINS` the same for the admin API (its list only).
 //!
 //! A `private_key_jwt` client may register its keys inline (`jwks`) or by URL
 //! (`jwks_uri`, fetched over HTTPS and cached, see `jwks_fetcher.rs`).
@@ -83,20 +84,20 @@ fn port(name: &str, default: u16) -> Result<u16, BoxError> {
 }
 
 /// CORS for the public API, from Hydra's `SERVE_PUBLIC_CORS_*` variables.
-fn cors() -> Result<Option<CorsOptions>, BoxError> {
-    match env("SERVE_PUBLIC_CORS_ENABLED").as_deref() {
+/// CORS options from `SERVE_<API>_CORS_ENABLED` and `SERVE_<API>_CORS_ALLOWED_ORIGINS`
+/// (`api` is `PUBLIC` or `ADMIN`, as Hydra names them).
+fn cors(api: &str) -> Result<Option<CorsOptions>, BoxError> {
+    let enabled = format!("SERVE_{api}_CORS_ENABLED");
+    match env(&enabled).as_deref() {
         None | Some("false") => return Ok(None),
         Some("true") => {}
-        Some(v) => {
-            return Err(
-                format!("SERVE_PUBLIC_CORS_ENABLED must be true or false, not {v:?}").into(),
-            )
-        }
+        Some(v) => return Err(format!("{enabled} must be true or false, not {v:?}").into()),
     }
-    let origins = env("SERVE_PUBLIC_CORS_ALLOWED_ORIGINS").unwrap_or_default();
+    let name = format!("SERVE_{api}_CORS_ALLOWED_ORIGINS");
+    let origins = env(&name).unwrap_or_default();
     let origins = origins.split(',').map(str::trim).filter(|o| !o.is_empty());
-    let cors = CorsOptions::allowing(origins)
-        .map_err(|e| format!("SERVE_PUBLIC_CORS_ALLOWED_ORIGINS: {}", e.description()))?;
+    let cors =
+        CorsOptions::allowing(origins).map_err(|e| format!("{name}: {}", e.description()))?;
     Ok(Some(cors))
 }
 
@@ -194,7 +195,8 @@ async fn run() -> Result<(), BoxError> {
         });
     }
     let mut options = ServerOptions::default();
-    options.cors = cors()?;
+    options.cors = cors("PUBLIC")?;
+    options.admin_cors = cors("ADMIN")?;
     let server = app::server(provider.clone())?.with_options(options);
 
     let demo = if demo_ui {

@@ -12,7 +12,10 @@
 //!   client of an active bearer token (userinfo).
 //! - Every public response varies on `Origin`, so caches keep answers apart.
 //!
-//! The admin API never answers CORS: mount it where browsers do not reach it.
+//! The admin API answers CORS only with its own options
+//! ([`ServerOptions::admin_cors`](super::ServerOptions::admin_cors)), and only for the
+//! origins on their list: no client opens it. Without them it never does: mount it
+//! where browsers do not reach it.
 
 use bytes::Bytes;
 use http::header::{
@@ -191,18 +194,22 @@ fn request_origin(headers: &HeaderMap) -> Option<&str> {
 }
 
 impl Server {
-    /// Adds the CORS headers `cors` gives the answer `resp` to `req`.
+    /// Adds the CORS headers `cors` gives the answer `resp` to `req`: for an origin on
+    /// its list, or, if `clients_count` (the public API), on the requesting client's.
     pub(super) async fn cors(
         &self,
         cors: &CorsOptions,
         req: &Request<Bytes>,
         resp: &mut Response<Bytes>,
+        clients_count: bool,
     ) {
         response::append(resp, VARY, "Origin");
         let Some(origin) = request_origin(req.headers()) else {
             return;
         };
-        if !cors.on_list(origin) && !self.client_allows(req, origin).await {
+        let allowed =
+            cors.on_list(origin) || (clients_count && self.client_allows(req, origin).await);
+        if !allowed {
             return;
         }
         cors.allow(resp, origin);

@@ -47,7 +47,8 @@
 //! | GET, DELETE | `/admin/trust/grants/jwt-bearer/issuers/{id}` | get / delete (204) a trust relationship |
 //!
 //! With [`ServerOptions::cors`] set, the public routes answer CORS preflights and mark
-//! responses readable by allowed origins ([`CorsOptions`]); the admin routes never do.
+//! responses readable by allowed origins ([`CorsOptions`]); the admin routes do only
+//! with [`ServerOptions::admin_cors`], for the origins on its list.
 //!
 //! `HEAD` is answered wherever `GET` is. An unknown path is `404`, a known path with
 //! another method `405` with `Allow`. Errors are `{"error", "error_description"}` with
@@ -88,6 +89,10 @@ pub struct ServerOptions {
     /// CORS on the public API; off (`None`) by default, so browsers on other origins
     /// cannot read its answers and preflights get `405`.
     pub cors: Option<CorsOptions>,
+    /// CORS on the admin API (Hydra's `serve.admin.cors`), for an admin web console on
+    /// another origin; off by default. Only the server's list counts here: clients'
+    /// `allowed_cors_origins` open the public API, never the admin one.
+    pub admin_cors: Option<CorsOptions>,
 }
 
 impl Default for ServerOptions {
@@ -95,6 +100,7 @@ impl Default for ServerOptions {
         Self {
             max_body_bytes: 1 << 20,
             cors: None,
+            admin_cors: None,
         }
     }
 }
@@ -213,7 +219,11 @@ impl Server {
             return response::finish(response::not_found());
         }
         let allowed = route.allowed();
-        let cors = self.options.cors.as_ref().filter(|_| !route.is_admin());
+        let admin = route.is_admin();
+        let cors = match admin {
+            true => self.options.admin_cors.as_ref(),
+            false => self.options.cors.as_ref(),
+        };
         if let Some(cors) = cors.filter(|_| cors::is_preflight(&req)) {
             return response::finish(cors.preflight(req.headers(), allowed));
         }
@@ -228,7 +238,7 @@ impl Server {
             Err(Fail(r)) => *r,
         };
         if let Some(cors) = cors {
-            self.cors(cors, &req, &mut resp).await;
+            self.cors(cors, &req, &mut resp, !admin).await;
         }
         if head {
             *resp.body_mut() = Bytes::new();
