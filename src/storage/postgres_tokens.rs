@@ -9,11 +9,13 @@
 //! `WHERE` of an `UPDATE` that waited on a row lock, so of concurrent calls exactly one
 //! changes the row. Rotating a refresh token is a transaction that locks the token's row
 //! (`SELECT … FOR UPDATE`), decides with [`Rotation`], updates it and inserts the
-//! replacements. Issuing checks the grants' markers in the transaction that inserts the
-//! records; a revocation committed in between leaves records behind that read as revoked.
+//! replacements. Issuing is one `INSERT … SELECT … WHERE NOT EXISTS` (the grant's marker),
+//! one round trip; a revocation committed while it runs leaves records behind that read
+//! as revoked.
 
 use std::sync::Arc;
 
+use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::postgres_store::{db, decode, encode, PostgresStore};
@@ -76,28 +78,23 @@ fn read(row: &Row) -> Result<(TokenRecord, bool)> {
     ))
 }
 
-/// Inserts records (replacing any with the same signature), in `tx`, unless one of their
-/// grants is revoked.
-async fn insert(tx: &deadpool_postgres::Transaction<'_>, tokens: &[TokenRecord]) -> Result<()> {
+/// Inserts records (replacing any with the same signature) unless their grant is
+/// revoked: one statement, whose marker check and insert are one step. The records all
+/// belong to one grant (the storage contract), so either all are stored or none.
+async fn insert(client: &impl GenericClient, tokens: &[TokenRecord]) -> Result<()> {
     if tokens.is_empty() {
         return Ok(());
     }
-    let grants: Vec<&[u8]> = tokens.iter().map(|t| t.grant_id.as_bytes()).collect();
-    let revoked = tx
-        .query_opt(
-            "SELECT 1 FROM portcullis_revoked_grants WHERE grant_id = ANY($1)",
-            &[&grants],
-        )
-        .await
-        .map_err(db)?;
-    if revoked.is_some() {
-        return Err(Error::invalid_grant("The grant has been revoked."));
-    }
-    let statement = tx
+    let bodies = tokens.iter().map(encode).collect::<Result<Vec<_>>>()?;
+    let column = |f: fn(&TokenRecord) -> &[u8]| tokens.iter().map(f).collect::<Vec<_>>();
+    let statement = client
         .prepare_cached(
             "INSERT INTO portcullis_tokens \
              (signature, kind, status, rotated_at, reuses, grant_id, client_id, expires_at, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::bigint[], \
+                                  $5::bigint[], $6::bytea[], $7::bytea[], $8::bigint[], $9::bytea[]) \
+             WHERE NOT EXISTS (SELECT 1 FROM portcullis_revoked_grants g \
+                               WHERE g.grant_id = ANY($6)) \
              ON CONFLICT (signature) DO UPDATE SET kind = EXCLUDED.kind, \
              status = EXCLUDED.status, rotated_at = EXCLUDED.rotated_at, \
              reuses = EXCLUDED.reuses, grant_id = EXCLUDED.grant_id, \
@@ -106,36 +103,38 @@ async fn insert(tx: &deadpool_postgres::Transaction<'_>, tokens: &[TokenRecord])
         )
         .await
         .map_err(db)?;
-    for t in tokens {
-        let body = encode(t)?;
-        tx.execute(
+    let stored = client
+        .execute(
             &statement,
             &[
-                &t.signature.as_bytes(),
-                &kind_name(t.kind),
-                &status_name(t.status),
-                &t.rotated_at,
-                &i64::from(t.reuses),
-                &t.grant_id.as_bytes(),
-                &t.client_id.as_bytes(),
-                &t.expires_at,
-                &body,
+                &column(|t| t.signature.as_bytes()),
+                &tokens.iter().map(|t| kind_name(t.kind)).collect::<Vec<_>>(),
+                &tokens
+                    .iter()
+                    .map(|t| status_name(t.status))
+                    .collect::<Vec<_>>(),
+                &tokens.iter().map(|t| t.rotated_at).collect::<Vec<_>>(),
+                &tokens
+                    .iter()
+                    .map(|t| i64::from(t.reuses))
+                    .collect::<Vec<_>>(),
+                &column(|t| t.grant_id.as_bytes()),
+                &column(|t| t.client_id.as_bytes()),
+                &tokens.iter().map(|t| t.expires_at).collect::<Vec<_>>(),
+                &bodies,
             ],
         )
         .await
         .map_err(db)?;
+    if stored == 0 {
+        return Err(Error::invalid_grant("The grant has been revoked."));
     }
     Ok(())
 }
 
 impl TokenStore for PostgresStore {
     fn insert_tokens<'a>(&'a self, tokens: Vec<TokenRecord>) -> StoreFuture<'a, Result<()>> {
-        StoreFuture::boxed(async move {
-            let mut conn = self.conn().await?;
-            let tx = conn.transaction().await.map_err(db)?;
-            insert(&tx, &tokens).await?;
-            tx.commit().await.map_err(db)
-        })
+        StoreFuture::boxed(async move { insert(&self.conn().await?, &tokens).await })
     }
 
     fn get_token<'a>(
