@@ -207,3 +207,39 @@ async fn an_unreachable_server_is_an_error_not_a_panic() {
         .unwrap_err();
     assert!(e.description().starts_with("PostgreSQL URL: "), "{e}");
 }
+
+#[tokio::test]
+async fn issuance_leaves_the_connection_durable() {
+    use portcullis::storage::TokenStore;
+    let Some(url) = postgres_schema().await else {
+        return;
+    };
+    // One connection, so the statement below runs where the insert ran.
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
+    let pool = deadpool_postgres::Pool::builder(manager)
+        .max_size(1)
+        .build()
+        .unwrap();
+    let store = PostgresStore::from_pool(pool.clone()).await.unwrap();
+    let f = fixture_on(store, |_| {}).await;
+    let c = f.client(web_client()).await;
+    let code = f.code(&c.client.client_id, "openid offline_access").await;
+    f.exchange(&code, &c).await.unwrap();
+    // Issuance commits without waiting for the disk, for its own transaction only: what
+    // runs next on the connection (a revocation, say) waits again.
+    let conn = pool.get().await.unwrap();
+    let setting: String = conn
+        .query_one("SHOW synchronous_commit", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(setting, "on");
+    drop(conn);
+    assert!(f
+        .provider
+        .store()
+        .revoke_token(signature_of(&code))
+        .await
+        .unwrap());
+}

@@ -10,7 +10,8 @@
 //! changes the row. Rotating a refresh token is a transaction that locks the token's row
 //! (`SELECT … FOR UPDATE`), decides with [`Rotation`], updates it and inserts the
 //! replacements. Issuing is one `INSERT … SELECT … WHERE NOT EXISTS` (the grant's marker),
-//! one round trip; a revocation committed while it runs leaves records behind that read
+//! one round trip, whose commit does not wait for the disk (issuance may ride on the
+//! normal flush); a revocation committed while it runs leaves records behind that read
 //! as revoked.
 
 use std::sync::Arc;
@@ -78,31 +79,36 @@ fn read(row: &Row) -> Result<(TokenRecord, bool)> {
     ))
 }
 
+/// The insert of [`insert`]: records from arrays, unless their grant is revoked, and, if
+/// `$10`, with `synchronous_commit` off for its transaction (`set_config(…, true)` is
+/// `SET LOCAL`).
+const INSERT: &str = "INSERT INTO portcullis_tokens \
+     (signature, kind, status, rotated_at, reuses, grant_id, client_id, expires_at, body) \
+     SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::bigint[], \
+                          $5::bigint[], $6::bytea[], $7::bytea[], $8::bigint[], $9::bytea[]) \
+     WHERE NOT EXISTS (SELECT 1 FROM portcullis_revoked_grants g WHERE g.grant_id = ANY($6)) \
+       AND (NOT $10::boolean OR set_config('synchronous_commit', 'off', true) = 'off') \
+     ON CONFLICT (signature) DO UPDATE SET kind = EXCLUDED.kind, \
+     status = EXCLUDED.status, rotated_at = EXCLUDED.rotated_at, \
+     reuses = EXCLUDED.reuses, grant_id = EXCLUDED.grant_id, \
+     client_id = EXCLUDED.client_id, expires_at = EXCLUDED.expires_at, \
+     body = EXCLUDED.body";
+
 /// Inserts records (replacing any with the same signature) unless their grant is
 /// revoked: one statement, whose marker check and insert are one step. The records all
 /// belong to one grant (the storage contract), so either all are stored or none.
-async fn insert(client: &impl GenericClient, tokens: &[TokenRecord]) -> Result<()> {
+///
+/// `lazy`: the insert is its own transaction, and may ride on the store's normal flush
+/// (a token lost in a crash fails closed: its client asks again), so its commit does not
+/// wait for the WAL to reach the disk. Inside `rotate_refresh`'s transaction it is not:
+/// the rotation must be durable.
+async fn insert(client: &impl GenericClient, tokens: &[TokenRecord], lazy: bool) -> Result<()> {
     if tokens.is_empty() {
         return Ok(());
     }
     let bodies = tokens.iter().map(encode).collect::<Result<Vec<_>>>()?;
     let column = |f: fn(&TokenRecord) -> &[u8]| tokens.iter().map(f).collect::<Vec<_>>();
-    let statement = client
-        .prepare_cached(
-            "INSERT INTO portcullis_tokens \
-             (signature, kind, status, rotated_at, reuses, grant_id, client_id, expires_at, body) \
-             SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::bigint[], \
-                                  $5::bigint[], $6::bytea[], $7::bytea[], $8::bigint[], $9::bytea[]) \
-             WHERE NOT EXISTS (SELECT 1 FROM portcullis_revoked_grants g \
-                               WHERE g.grant_id = ANY($6)) \
-             ON CONFLICT (signature) DO UPDATE SET kind = EXCLUDED.kind, \
-             status = EXCLUDED.status, rotated_at = EXCLUDED.rotated_at, \
-             reuses = EXCLUDED.reuses, grant_id = EXCLUDED.grant_id, \
-             client_id = EXCLUDED.client_id, expires_at = EXCLUDED.expires_at, \
-             body = EXCLUDED.body",
-        )
-        .await
-        .map_err(db)?;
+    let statement = client.prepare_cached(INSERT).await.map_err(db)?;
     let stored = client
         .execute(
             &statement,
@@ -122,6 +128,7 @@ async fn insert(client: &impl GenericClient, tokens: &[TokenRecord]) -> Result<(
                 &column(|t| t.client_id.as_bytes()),
                 &tokens.iter().map(|t| t.expires_at).collect::<Vec<_>>(),
                 &bodies,
+                &lazy,
             ],
         )
         .await
@@ -134,7 +141,7 @@ async fn insert(client: &impl GenericClient, tokens: &[TokenRecord]) -> Result<(
 
 impl TokenStore for PostgresStore {
     fn insert_tokens<'a>(&'a self, tokens: Vec<TokenRecord>) -> StoreFuture<'a, Result<()>> {
-        StoreFuture::boxed(async move { insert(&self.conn().await?, &tokens).await })
+        StoreFuture::boxed(async move { insert(&self.conn().await?, &tokens, true).await })
     }
 
     fn get_token<'a>(
@@ -211,7 +218,7 @@ impl TokenStore for PostgresStore {
                     grant_id: record.grant_id,
                 });
             }
-            insert(&tx, &replacements).await?;
+            insert(&tx, &replacements, false).await?;
             let rotated = rotation.rotated(&record);
             tx.execute(
                 "UPDATE portcullis_tokens SET status = $2, rotated_at = $3, reuses = $4 \
