@@ -210,7 +210,6 @@ async fn an_unreachable_server_is_an_error_not_a_panic() {
 
 #[tokio::test]
 async fn issuance_leaves_the_connection_durable() {
-    use portcullis::storage::TokenStore;
     let Some(url) = postgres_schema().await else {
         return;
     };
