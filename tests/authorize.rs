@@ -933,3 +933,28 @@ async fn es256_id_tokens_per_client() {
     );
     verify_id_token(&f.provider, &id_token, &c.client.client_id);
 }
+
+#[tokio::test]
+async fn the_login_app_must_name_a_subject_of_bounded_length() {
+    let f = fixture().await;
+    let c = f.client(web_client()).await;
+    let challenge = s256_challenge(VERIFIER);
+    let mut b = Browser::new(&f.provider);
+    let ch = login_challenge(
+        &b.authorize(&code_flow(&c.client.client_id, &challenge))
+            .await,
+    );
+    let limit = portcullis::endpoint::trust::MAX_IDENTIFIER_BYTES;
+    for subject in [String::new(), "s".repeat(limit + 1)] {
+        let e = f
+            .provider
+            .accept_login(&ch, accept_login(&subject, false))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), portcullis::ErrorCode::InvalidRequest, "{e}");
+    }
+    f.provider
+        .accept_login(&ch, accept_login(&"s".repeat(limit), false))
+        .await
+        .expect("a subject at the limit is accepted, the challenge still open");
+}

@@ -391,6 +391,29 @@ async fn any_string_round_trips<S: Storage + Clone>(store: S) {
     assert!(!store.delete_client("\0").await.unwrap());
     assert!(store.get_trust("\0").await.unwrap().is_none());
     assert!(store.issuer_trusts("\0").await.unwrap().is_empty());
+
+    // The longest subject the engine accepts, incompressible, as a key everywhere.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let long: String = (0..portcullis::endpoint::trust::MAX_IDENTIFIER_BYTES)
+        .map(|_| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            char::from(b'!' + (x >> 58) as u8)
+        })
+        .collect();
+    store
+        .put_login_session(login("long", &long, NOW + 60))
+        .await
+        .unwrap();
+    store
+        .put_consent(consent("c-long", &long, "b\0x", NOW))
+        .await
+        .unwrap();
+    assert_eq!(consent_ids(&store, &long).await, ["c-long"]);
+    let gone = store
+        .delete_login_sessions(SessionSelector::Subject(&long))
+        .await
+        .unwrap();
+    assert_eq!(gone.len(), 1);
 }
 
 async fn list_filters<S: Storage + Clone>(store: S) {

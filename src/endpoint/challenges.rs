@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::authorize::{CONSENT_CHALLENGE, CONSENT_VERIFIER, LOGIN_VERIFIER};
+use crate::endpoint::trust::MAX_IDENTIFIER_BYTES;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AcceptConsent, AcceptLogin, Flow, FlowState, OidcContext, Rejection, Scope};
 use crate::Provider;
@@ -182,6 +183,11 @@ impl Provider {
         }
         if accept.subject.is_empty() {
             return Err(Error::invalid_request("The subject must not be empty."));
+        }
+        if accept.subject.len() > MAX_IDENTIFIER_BYTES {
+            return Err(Error::invalid_request(format!(
+                "The subject must not be longer than {MAX_IDENTIFIER_BYTES} bytes."
+            )));
         }
         if flow.login_skip && flow.known_subject.as_deref() != Some(accept.subject.as_str()) {
             return Err(Error::invalid_request(

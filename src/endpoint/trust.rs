@@ -16,7 +16,9 @@ use crate::storage::{TrustPage, TrustQuery};
 use crate::token::assertion;
 use crate::Provider;
 
-/// The longest issuer or subject accepted (bytes): each becomes part of a store key.
+/// The longest issuer or subject accepted (bytes), here and from the login app
+/// ([`Provider::accept_login`]): each becomes part of a store key (within every
+/// backend's key limits, PostgreSQL's index rows included).
 pub const MAX_IDENTIFIER_BYTES: usize = 1024;
 
 /// The longest key id accepted (bytes).
