@@ -409,3 +409,64 @@ async fn the_admin_api_answers_cors_only_with_its_own_list() {
     assert_eq!(resp.status(), 200);
     assert_eq!(allowed_origin(&resp), None);
 }
+
+/// A preflight for the JWKS from [`SPA`] asking for the private network (`value`).
+async fn private_preflight(http: &mut Http, value: &str) -> http::Response<bytes::Bytes> {
+    let headers = [
+        ("origin", SPA),
+        ("access-control-request-method", "GET"),
+        ("access-control-request-private-network", value),
+    ];
+    http.send(
+        "OPTIONS",
+        "/.well-known/jwks.json",
+        &headers,
+        bytes::Bytes::new(),
+    )
+    .await
+}
+
+fn allows_private_network(resp: &http::Response<bytes::Bytes>) -> Option<&str> {
+    header(resp, "access-control-allow-private-network")
+}
+
+#[tokio::test]
+async fn private_network_access_is_allowed_only_when_asked_and_enabled() {
+    let f = fixture().await;
+
+    // Off by default: the preflight is answered, the private network is not allowed.
+    let mut http = with_cors(&f, Some(CorsOptions::allowing([SPA]).unwrap()));
+    let resp = private_preflight(&mut http, "true").await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(allowed_origin(&resp), Some(SPA));
+    assert_eq!(allows_private_network(&resp), None);
+
+    let mut cors = CorsOptions::allowing([SPA]).unwrap();
+    cors.allow_private_network = true;
+    let mut http = with_cors(&f, Some(cors));
+    let resp = private_preflight(&mut http, "true").await;
+    assert_eq!(allows_private_network(&resp), Some("true"));
+    assert!(resp.headers().get_all("vary").iter().any(|v| v
+        .to_str()
+        .unwrap()
+        .contains("Access-Control-Request-Private-Network")));
+    let resp = private_preflight(&mut http, "false").await;
+    assert_eq!(allows_private_network(&resp), None, "not asked");
+
+    // A preflight that fails otherwise allows nothing, the private network included.
+    let resp = http
+        .send(
+            "OPTIONS",
+            "/.well-known/jwks.json",
+            &[
+                ("origin", SPA),
+                ("access-control-request-method", "GET"),
+                ("access-control-request-headers", "x-not-allowed"),
+                ("access-control-request-private-network", "true"),
+            ],
+            bytes::Bytes::new(),
+        )
+        .await;
+    assert_eq!(allowed_origin(&resp), None);
+    assert_eq!(allows_private_network(&resp), None);
+}

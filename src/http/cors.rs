@@ -19,7 +19,7 @@
 
 use bytes::Bytes;
 use http::header::{
-    HeaderMap, ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS,
+    HeaderMap, HeaderName, ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS,
     ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS,
     ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN,
     VARY,
@@ -61,6 +61,10 @@ pub struct CorsOptions {
     pub allow_credentials: bool,
     /// How long a browser may cache a preflight answer, in seconds.
     pub max_age: Option<u32>,
+    /// Whether a preflight asking `Access-Control-Request-Private-Network: true` (a
+    /// public page calling a server on a private network, Private Network Access) is
+    /// answered `Access-Control-Allow-Private-Network: true`. Off by default.
+    pub allow_private_network: bool,
 }
 
 impl Default for CorsOptions {
@@ -88,6 +92,7 @@ impl Default for CorsOptions {
             .to_vec(),
             allow_credentials: false,
             max_age: None,
+            allow_private_network: false,
         }
     }
 }
@@ -136,6 +141,9 @@ impl CorsOptions {
             VARY,
             "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
         );
+        if self.allow_private_network {
+            response::append(&mut resp, VARY, "Access-Control-Request-Private-Network");
+        }
         let Some(origin) = request_origin(headers).filter(|o| origin::matchable(o)) else {
             return resp;
         };
@@ -174,9 +182,21 @@ impl CorsOptions {
         if let Some(age) = self.max_age {
             response::set(&mut resp, ACCESS_CONTROL_MAX_AGE, &age.to_string());
         }
+        let private_network = headers
+            .get(REQUEST_PRIVATE_NETWORK)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+        if self.allow_private_network && private_network {
+            response::set(&mut resp, ALLOW_PRIVATE_NETWORK, "true");
+        }
         resp
     }
 }
+
+/// Private Network Access: what a preflight asks, and the answer that allows it.
+const REQUEST_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-request-private-network");
+const ALLOW_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-allow-private-network");
 
 /// Whether `req` is a CORS preflight.
 pub(super) fn is_preflight<B>(req: &Request<B>) -> bool {
