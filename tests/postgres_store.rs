@@ -242,3 +242,21 @@ async fn issuance_leaves_the_connection_durable() {
         .await
         .unwrap());
 }
+
+#[tokio::test]
+async fn a_tls_connector_is_used_as_the_url_asks() {
+    use portcullis::storage::postgres_store::tokio_postgres::NoTls;
+    let Some(url) = postgres_schema().await else {
+        return;
+    };
+    PostgresStore::connect_with(&url, NoTls)
+        .await
+        .expect("sslmode prefer (the default) falls back to plain");
+    // Required TLS with a connector that has none: an error for the operator, not a
+    // panic and not a plain connection.
+    let e = PostgresStore::connect_with(&format!("{url}&sslmode=require"), NoTls)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServerError);
+    assert!(e.description().starts_with("PostgreSQL: "), "{e}");
+}

@@ -38,8 +38,13 @@ use std::sync::Arc;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::{NoTls, Row, Socket};
+
+/// The PostgreSQL client and pool crates this store is built on, for
+/// [`PostgresStore::from_pool`] and TLS connectors of matching versions.
+pub use {deadpool_postgres, tokio_postgres};
 
 use super::{page_of, ClientPage, ClientQuery, ClientStore, KeyStore, StoreFuture};
 use crate::error::{Error, ErrorCode, Result};
@@ -157,14 +162,27 @@ impl std::fmt::Debug for PostgresStore {
 
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user:password@host/db`, libpq's
-    /// URL and key-value forms; no TLS: bring a pool with a TLS connector to
-    /// [`from_pool`](Self::from_pool) for that), with a pool of up to 16 connections,
-    /// each waiting [`CONNECT_TIMEOUT`] for the server unless the URL's
-    /// `connect_timeout` says otherwise, and creates the tables if they are missing.
+    /// URL and key-value forms) without TLS (for TLS, [`connect_with`](Self::connect_with)),
+    /// with a pool of up to 16 connections, each waiting [`CONNECT_TIMEOUT`] for the
+    /// server unless the URL's `connect_timeout` says otherwise, and creates the tables if
+    /// they are missing.
     ///
     /// Fails if the database is unreachable, or holds another storage layout (written
     /// by another version of portcullis): the error's description names both.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, NoTls).await
+    }
+
+    /// Like [`connect`](Self::connect), over the TLS connector `tls` (any
+    /// `tokio_postgres` one: `tokio-postgres-rustls`, `postgres-native-tls`, …); the URL's
+    /// `sslmode` says whether TLS is preferred or required.
+    pub async fn connect_with<T>(url: &str, tls: T) -> Result<Self>
+    where
+        T: MakeTlsConnect<Socket> + Clone + Sync + Send + 'static,
+        T::Stream: Sync + Send,
+        T::TlsConnect: Sync + Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| Error::new(ErrorCode::ServerError, format!("PostgreSQL URL: {e}")))?;
@@ -173,7 +191,7 @@ impl PostgresStore {
         }
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -185,8 +203,10 @@ impl PostgresStore {
         Self::from_pool(pool).await
     }
 
-    /// A store on an existing pool (for TLS, or other pool settings); creates the tables
-    /// if they are missing, as [`connect`](Self::connect).
+    /// A store on an existing pool (other pool settings); creates the tables if they are
+    /// missing, as [`connect`](Self::connect). The pool's crate is re-exported as
+    /// [`deadpool_postgres`], so its version
+    /// matches.
     pub async fn from_pool(pool: Pool) -> Result<Self> {
         let store = Self { pool };
         store.migrate().await?;
