@@ -78,25 +78,15 @@ impl Store {
     }
 }
 
+#[cfg(feature = "postgres")]
+#[path = "../../tests/common/postgres.rs"]
+mod postgres;
+
 /// A PostgreSQL store in a fresh schema on the server [`POSTGRES_ENV`] names.
 #[cfg(feature = "postgres")]
 async fn postgres() -> Arc<dyn Storage> {
     let url = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| panic!("{POSTGRES_ENV} is not set"));
-    let mut rnd = [0u8; 8];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rnd);
-    let schema = format!("portcullis_bench_{:016x}", u64::from_le_bytes(rnd));
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={url}: {e}"));
-    let connection = tokio::spawn(connection);
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .expect("a bench schema");
-    drop(client);
-    let _ = connection.await;
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let url = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    let url = postgres::fresh_schema(&url).await;
     Arc::new(
         portcullis::storage::PostgresStore::connect(&url)
             .await

@@ -260,8 +260,7 @@ impl Provider {
             revocation_endpoint.as_str(),
         ];
         let now = self.now().unix_timestamp();
-        let kid = client_assertion::header_kid(assertion)?;
-        let jwks = client_jwks::client_keys(self.jwks_fetcher(), client, kid.as_deref()).await?;
+        let jwks = client_jwks::client_keys(self.jwks_fetcher(), client, assertion).await?;
         let verified = client_assertion::verify(client, &jwks, assertion, &audiences, now)?;
         let first_use = self
             .store()

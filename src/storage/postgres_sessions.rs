@@ -69,11 +69,7 @@ impl PostgresStore {
         table: &VersionedTable,
         id: &str,
     ) -> Result<Option<T>> {
-        Ok(self
-            .bodies(table.get, &[&id.as_bytes()])
-            .await?
-            .into_iter()
-            .next())
+        self.body(table.get, id).await
     }
 
     async fn update_versioned<T: Versioned>(
@@ -136,14 +132,11 @@ impl SessionStore for PostgresStore {
         sid: &'a str,
     ) -> StoreFuture<'a, Result<Option<LoginSession>>> {
         StoreFuture::boxed(async move {
-            Ok(self
-                .bodies(
-                    "SELECT body FROM portcullis_login_sessions WHERE sid = $1",
-                    &[&sid.as_bytes()],
-                )
-                .await?
-                .into_iter()
-                .next())
+            self.body(
+                "SELECT body FROM portcullis_login_sessions WHERE sid = $1",
+                sid,
+            )
+            .await
         })
     }
 

@@ -273,6 +273,19 @@ impl PostgresStore {
         conn.execute(&statement, params).await.map_err(db)
     }
 
+    /// The JSON body of the one row a lookup by `key` (`$1`) finds, decoded.
+    pub(super) async fn body<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        key: &str,
+    ) -> Result<Option<T>> {
+        Ok(self
+            .bodies(sql, &[&key.as_bytes()])
+            .await?
+            .into_iter()
+            .next())
+    }
+
     /// The JSON bodies in column 0 of the rows a statement returns, decoded.
     pub(super) async fn bodies<T: DeserializeOwned>(
         &self,
@@ -352,13 +365,13 @@ impl ClientStore for PostgresStore {
         client_id: &'a str,
     ) -> StoreFuture<'a, Result<Option<Arc<Client>>>> {
         StoreFuture::boxed(async move {
-            let found: Vec<Client> = self
-                .bodies(
+            let found: Option<Client> = self
+                .body(
                     "SELECT body FROM portcullis_clients WHERE client_id = $1",
-                    &[&client_id.as_bytes()],
+                    client_id,
                 )
                 .await?;
-            Ok(found.into_iter().next().map(Arc::new))
+            Ok(found.map(Arc::new))
         })
     }
 

@@ -43,13 +43,10 @@ impl TrustStore for PostgresStore {
 
     fn get_trust<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Arc<TrustedIssuer>>>> {
         StoreFuture::boxed(async move {
-            let found: Vec<TrustedIssuer> = self
-                .bodies(
-                    "SELECT body FROM portcullis_trusts WHERE id = $1",
-                    &[&id.as_bytes()],
-                )
+            let found: Option<TrustedIssuer> = self
+                .body("SELECT body FROM portcullis_trusts WHERE id = $1", id)
                 .await?;
-            Ok(found.into_iter().next().map(Arc::new))
+            Ok(found.map(Arc::new))
         })
     }
 

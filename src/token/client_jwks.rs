@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use jsonwebtoken::jwk::JwkSet;
 
-use super::client_assertion::check_public_jwks;
+use super::client_assertion::{check_public_jwks, header_kid};
 use crate::error::{Error, Result};
 use crate::model::Client;
 use crate::storage::StoreFuture;
@@ -37,12 +37,12 @@ pub trait JwksFetcher: Send + Sync + 'static {
     ) -> StoreFuture<'a, Result<serde_json::Value>>;
 }
 
-/// The JWK Set that verifies `client`'s assertions with key id `kid`: its inline `jwks`,
-/// or the document at its `jwks_uri` (fetched again once if it lacks `kid`).
+/// The JWK Set that verifies `client`'s `assertion`: its inline `jwks`, or the document
+/// at its `jwks_uri` (fetched again once if it lacks the assertion's `kid`).
 pub(crate) async fn client_keys(
     fetcher: Option<&Arc<dyn JwksFetcher>>,
     client: &Client,
-    kid: Option<&str>,
+    assertion: &str,
 ) -> Result<JwkSet> {
     let unusable = || Error::invalid_client("The client has no usable registered keys (jwks).");
     if let Some(jwks) = &client.jwks {
@@ -51,8 +51,9 @@ pub(crate) async fn client_keys(
     let (Some(uri), Some(fetcher)) = (&client.jwks_uri, fetcher) else {
         return Err(unusable());
     };
+    let kid = header_kid(assertion)?;
     let set = fetched(fetcher, uri, false).await?;
-    let lacks_kid = kid.is_some_and(|kid| {
+    let lacks_kid = kid.as_deref().is_some_and(|kid| {
         !set.keys
             .iter()
             .any(|k| k.common.key_id.as_deref() == Some(kid))

@@ -1,6 +1,8 @@
 //! Shared test fixtures.
 #![allow(dead_code)]
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod signing_keys;
 
 use portcullis::clock::MockClock;
@@ -591,21 +593,7 @@ pub async fn postgres_schema() -> Option<String> {
         eprintln!("{POSTGRES_ENV} is not set: the PostgreSQL store is not tested");
         return None;
     };
-    let mut rnd = [0u8; 8];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut rnd);
-    let schema = format!("portcullis_test_{:016x}", u64::from_le_bytes(rnd));
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={url}: {e}"));
-    let connection = tokio::spawn(connection);
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .expect("a test schema");
-    drop(client);
-    let _ = connection.await;
-    let separator = if url.contains('?') { '&' } else { '?' };
-    Some(format!("{url}{separator}options=-csearch_path%3D{schema}"))
+    Some(postgres::fresh_schema(&url).await)
 }
 
 /// A [`PostgresStore`](portcullis::storage::PostgresStore) in a fresh schema (see
