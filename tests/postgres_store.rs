@@ -260,3 +260,88 @@ async fn a_tls_connector_is_used_as_the_url_asks() {
     assert_eq!(e.code(), ErrorCode::ServerError);
     assert!(e.description().starts_with("PostgreSQL: "), "{e}");
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    // It accepts the connection and says nothing: the socket connects, the startup
+    // handshake would wait for ever. The store gives up after `connect_timeout`.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let url = format!("postgres://nobody@127.0.0.1:{port}/none?connect_timeout=1");
+    let e = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        PostgresStore::connect(&url),
+    )
+    .await
+    .expect("the store gives up by itself")
+    .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServerError);
+    assert!(e.description().starts_with("PostgreSQL: "), "{e}");
+    silent.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_busy_pool_answers_temporarily_unavailable() {
+    use portcullis::storage::postgres_store::POOL_WAIT_TIMEOUT;
+    use portcullis::storage::TokenStore;
+    let Some(url) = postgres_schema().await else {
+        return;
+    };
+    let store = PostgresStore::connect(&url).await.unwrap();
+    // Another session locks the tokens table, so every lookup holds its connection.
+    let (locker, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    locker
+        .batch_execute("BEGIN; LOCK TABLE portcullis_tokens IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let held: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.get_token(&format!("held-{i}")).await })
+        })
+        .collect();
+    // Wait until all 16 pooled connections wait on the lock (the locker's transaction
+    // sees a snapshot of the statistics unless it clears it).
+    loop {
+        locker
+            .batch_execute("SELECT pg_stat_clear_snapshot()")
+            .await
+            .unwrap();
+        let waiting: i64 = locker
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock' \
+                 AND wait_event = 'relation' AND query LIKE '%portcullis_tokens%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting >= 16 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let e = tokio::time::timeout(POOL_WAIT_TIMEOUT * 3, store.get_token("one-more"))
+        .await
+        .expect("the wait for a connection ends")
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::TemporarilyUnavailable);
+    assert_eq!(e.code().status(), 503);
+
+    // Once the lock goes, the held lookups finish and the pool serves again.
+    locker.batch_execute("COMMIT").await.unwrap();
+    for h in held {
+        assert!(h.await.unwrap().unwrap().is_none());
+    }
+    assert!(store.get_token("after").await.unwrap().is_none());
+}

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::header::{
     HeaderName, HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION,
-    PRAGMA, REFERRER_POLICY, SET_COOKIE, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS,
+    PRAGMA, REFERRER_POLICY, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS,
 };
 use http::{Method, Response, StatusCode};
 use serde::Serialize;
@@ -71,8 +71,11 @@ pub(crate) fn status_of(e: &Error) -> StatusCode {
     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
 }
 
+/// How many seconds a `503` asks the client to wait before it tries again.
+const RETRY_AFTER_SECONDS: &str = "1";
+
 /// An error as JSON (`{"error", "error_description"}`) with its status and, for
-/// `invalid_client` and token errors, `WWW-Authenticate`.
+/// `invalid_client` and token errors, `WWW-Authenticate`; a `503` says when to retry.
 pub(crate) fn error(e: &Error) -> Response<Bytes> {
     error_with_status(status_of(e), e)
 }
@@ -97,6 +100,9 @@ pub(crate) fn error_with_status(status: StatusCode, e: &Error) -> Response<Bytes
     };
     if let Some(challenge) = e.www_authenticate() {
         set(&mut resp, WWW_AUTHENTICATE, &challenge);
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        set(&mut resp, RETRY_AFTER, RETRY_AFTER_SECONDS);
     }
     no_store(resp)
 }
@@ -174,4 +180,22 @@ pub(crate) fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_server_says_when_to_retry() {
+        let resp = error(&Error::new(ErrorCode::TemporarilyUnavailable, "busy"));
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[RETRY_AFTER], RETRY_AFTER_SECONDS);
+        let body: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
+        assert_eq!(body["error"], "temporarily_unavailable");
+
+        let resp = error(&Error::internal("broken"));
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(resp.headers().get(RETRY_AFTER).is_none());
+    }
 }

@@ -34,8 +34,11 @@
 //! layout.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
@@ -53,9 +56,14 @@ use crate::model::{Client, StoredKey};
 /// The layout this version reads and writes.
 const LAYOUT: i32 = 1;
 
-/// How long [`PostgresStore::connect`]'s connections wait for the server, unless the
-/// URL's `connect_timeout` says otherwise.
-pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long [`PostgresStore::connect`] gives a new connection to be made (socket,
+/// TLS, authentication), unless the URL's `connect_timeout` says otherwise.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an operation of [`PostgresStore::connect`]'s store waits for a free pooled
+/// connection before it answers `temporarily_unavailable` (503): under more load than
+/// the pool serves, requests fail fast instead of queueing without end.
+pub const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The advisory lock key [`PostgresStore::connect`] holds while it creates the tables.
 const MIGRATION_LOCK: i64 = 0x706f_7274_6375_6c6c; // "portcull"
@@ -163,9 +171,11 @@ impl std::fmt::Debug for PostgresStore {
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user:password@host/db`, libpq's
     /// URL and key-value forms) without TLS (for TLS, [`connect_with`](Self::connect_with)),
-    /// with a pool of up to 16 connections, each waiting [`CONNECT_TIMEOUT`] for the
-    /// server unless the URL's `connect_timeout` says otherwise, and creates the tables if
-    /// they are missing.
+    /// with a pool of up to 16 connections, each made within [`CONNECT_TIMEOUT`] unless
+    /// the URL's `connect_timeout` says otherwise, an operation waiting at most
+    /// [`POOL_WAIT_TIMEOUT`] for a free one, and creates the tables if they are missing.
+    /// A statement itself has no time limit unless the URL sets one
+    /// (`options=-c%20statement_timeout%3D5s`).
     ///
     /// Fails if the database is unreachable, or holds another storage layout (written
     /// by another version of portcullis): the error's description names both.
@@ -186,9 +196,11 @@ impl PostgresStore {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| Error::new(ErrorCode::ServerError, format!("PostgreSQL URL: {e}")))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
+        let connect_timeout = config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(CONNECT_TIMEOUT);
+        config.connect_timeout(connect_timeout);
         let manager = Manager::from_config(
             config,
             tls,
@@ -198,6 +210,9 @@ impl PostgresStore {
         );
         let pool = Pool::builder(manager)
             .max_size(16)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(connect_timeout))
+            .wait_timeout(Some(POOL_WAIT_TIMEOUT))
             .build()
             .map_err(Error::internal)?;
         Self::from_pool(pool).await
@@ -252,7 +267,16 @@ impl PostgresStore {
 
     /// A pooled connection.
     pub(super) async fn conn(&self) -> Result<Object> {
-        self.pool.get().await.map_err(Error::internal)
+        self.pool.get().await.map_err(|e| match e {
+            PoolError::Timeout(TimeoutType::Wait) => {
+                tracing::warn!("no PostgreSQL connection became free in time");
+                Error::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "The server is busy; try again later.",
+                )
+            }
+            e => Error::internal(format!("PostgreSQL pool: {e}")),
+        })
     }
 
     /// Runs one statement (prepared once per connection); the rows it returns.
