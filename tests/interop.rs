@@ -6,6 +6,7 @@
 //! an external login app would, with reqwest as the browser.
 
 #[path = "../examples/axum_server/app.rs"]
+#[allow(dead_code)] // the jwks_uri fetcher: tests/reference_outbound.rs
 mod app;
 
 use openidconnect::core::{
@@ -43,7 +44,8 @@ async fn start() -> Running {
         .build()
         .await
         .expect("provider builds");
-    let server = app::server(provider).expect("HTTP client builds");
+    let server =
+        app::server(provider, app::outbound::Outbound::public_only()).expect("HTTP client builds");
     let admin_base = format!("http://{}", admin.local_addr().unwrap());
     let public_app = app::public_router(server.clone(), None);
     tokio::spawn(async move { axum::serve(public, public_app).await });

@@ -1,5 +1,6 @@
 //! The reference server's routing: the axum adapter for `portcullis::http::Server`, the
-//! demo login / consent UI, and the back-channel logout notifier. `main.rs` wires it to
+//! demo login / consent UI, the back-channel logout notifier and the `jwks_uri` fetcher
+//! (both under one outbound policy). `main.rs` wires it to
 //! the environment; `tests/interop.rs` mounts the same routers on ephemeral ports.
 
 use std::sync::Arc;
@@ -15,6 +16,12 @@ use portcullis::http::Server;
 
 #[path = "demo_ui.rs"]
 pub mod demo_ui;
+#[path = "jwks_fetcher.rs"]
+pub mod jwks_fetcher;
+#[path = "outbound.rs"]
+pub mod outbound;
+
+use outbound::Outbound;
 
 /// The public API (and the demo UI under `/ui` when given): every other path goes to
 /// [`Server::public`].
@@ -65,28 +72,26 @@ async fn to_bytes(
 
 /// Delivers back-channel logout tokens by HTTP POST (`logout_token=…`, form-encoded),
 /// in the background so the logout response is not delayed: a 5 s timeout per attempt,
-/// three attempts with backoff, redirects not followed.
+/// three attempts with backoff, under the [`Outbound`] policy (no redirects).
 #[derive(Clone)]
 pub struct HttpNotifier {
     client: reqwest::Client,
+    outbound: Outbound,
 }
 
 impl HttpNotifier {
     /// Attempts per logout token.
     const ATTEMPTS: u32 = 3;
 
-    pub fn new() -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent("portcullis-backchannel-logout")
-            .build()?;
-        Ok(Self { client })
+    pub fn new(outbound: Outbound) -> Result<Self, reqwest::Error> {
+        let client = outbound.client("portcullis-backchannel-logout", Duration::from_secs(5))?;
+        Ok(Self { client, outbound })
     }
 
     /// Delivers one token, retrying on network errors and 5xx; answers whether the
     /// client acknowledged it with a 2xx.
     pub async fn deliver_now(&self, logout: &BackchannelLogout) -> Result<(), String> {
+        self.outbound.check(&logout.uri)?;
         let mut backoff = Duration::from_millis(500);
         let mut last = String::new();
         for attempt in 1..=Self::ATTEMPTS {
@@ -103,7 +108,7 @@ impl HttpNotifier {
                     return Err(format!("{} answered {}", logout.uri, r.status()))
                 }
                 Ok(r) => last = format!("{} answered {}", logout.uri, r.status()),
-                Err(e) => last = format!("{}: {e}", logout.uri),
+                Err(e) => last = format!("{}: {}", logout.uri, outbound::error_chain(&e)),
             }
             if attempt < Self::ATTEMPTS {
                 tokio::time::sleep(backoff).await;
@@ -132,7 +137,10 @@ impl LogoutNotifier for HttpNotifier {
     }
 }
 
-/// The server for `provider` with HTTP back-channel logout delivery.
-pub fn server(provider: portcullis::Provider) -> Result<Server, reqwest::Error> {
-    Ok(Server::new(provider).with_notifier(Arc::new(HttpNotifier::new()?)))
+/// The server for `provider` with HTTP back-channel logout delivery under `outbound`.
+pub fn server(
+    provider: portcullis::Provider,
+    outbound: Outbound,
+) -> Result<Server, reqwest::Error> {
+    Ok(Server::new(provider).with_notifier(Arc::new(HttpNotifier::new(outbound)?)))
 }

@@ -24,7 +24,11 @@
 //!   `SERVE_ADMIN_CORS_ALLOWED_ORIGINS` the same for the admin API (its list only).
 //!
 //! A `private_key_jwt` client may register its keys inline (`jwks`) or by URL
-//! (`jwks_uri`, fetched over HTTPS and cached, see `jwks_fetcher.rs`).
+//! (`jwks_uri`, fetched over HTTPS and cached, see `jwks_fetcher.rs`). Requests to
+//! clients' URLs (`jwks_uri`, `backchannel_logout_uri`) reach public addresses only
+//! unless `CLIENTS_HTTP_DISALLOW_PRIVATE_IP_RANGES=false` (Hydra's variable; here it
+//! defaults to true), and trust the certificates of the PEM file
+//! `CLIENTS_HTTP_CA_CERTS` besides the web PKI's roots (see `outbound.rs`).
 //!
 //! `RUST_LOG` sets the log level (`info`).
 
@@ -39,8 +43,10 @@ use portcullis::{ClientRequest, Config, Provider};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use app::jwks_fetcher::{HttpJwksFetcher, Timing};
+use app::outbound::Outbound;
+
 mod app;
-mod jwks_fetcher;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -83,15 +89,37 @@ fn port(name: &str, default: u16) -> Result<u16, BoxError> {
     }
 }
 
-/// CORS for the public API, from Hydra's `SERVE_PUBLIC_CORS_*` variables.
 /// CORS options from `SERVE_<API>_CORS_ENABLED` and `SERVE_<API>_CORS_ALLOWED_ORIGINS`
 /// (`api` is `PUBLIC` or `ADMIN`, as Hydra names them).
+/// A `true` / `false` variable.
+fn flag(name: &str, default: bool) -> Result<bool, BoxError> {
+    match env(name).as_deref() {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(v) => Err(format!("{name} must be true or false, not {v:?}").into()),
+    }
+}
+
+/// The policy for requests to clients' URLs, from `CLIENTS_HTTP_*`.
+fn outbound() -> Result<Outbound, BoxError> {
+    let mut outbound = Outbound::public_only();
+    if !flag("CLIENTS_HTTP_DISALLOW_PRIVATE_IP_RANGES", true)? {
+        outbound = outbound.allowing_private();
+    }
+    if let Some(path) = env("CLIENTS_HTTP_CA_CERTS") {
+        let pem =
+            std::fs::read(&path).map_err(|e| format!("CLIENTS_HTTP_CA_CERTS {path:?}: {e}"))?;
+        outbound = outbound
+            .trusting_pem(&pem)
+            .map_err(|e| format!("CLIENTS_HTTP_CA_CERTS {path:?}: {e}"))?;
+    }
+    Ok(outbound)
+}
+
 fn cors(api: &str) -> Result<Option<CorsOptions>, BoxError> {
-    let enabled = format!("SERVE_{api}_CORS_ENABLED");
-    match env(&enabled).as_deref() {
-        None | Some("false") => return Ok(None),
-        Some("true") => {}
-        Some(v) => return Err(format!("{enabled} must be true or false, not {v:?}").into()),
+    if !flag(&format!("SERVE_{api}_CORS_ENABLED"), false)? {
+        return Ok(None);
     }
     let name = format!("SERVE_{api}_CORS_ALLOWED_ORIGINS");
     let origins = env(&name).unwrap_or_default();
@@ -166,7 +194,8 @@ async fn run() -> Result<(), BoxError> {
     })?;
 
     // private_key_jwt clients may register their keys by URL: fetched over HTTPS.
-    let fetcher = jwks_fetcher::HttpJwksFetcher::new()?;
+    let outbound = outbound()?;
+    let fetcher = HttpJwksFetcher::new(outbound.clone(), Timing::default())?;
     let builder = Provider::builder(config).jwks_fetcher(std::sync::Arc::new(fetcher));
     let builder = match &store {
         Store::Memory => builder.store(MemoryStore::new()),
@@ -197,7 +226,7 @@ async fn run() -> Result<(), BoxError> {
     let mut options = ServerOptions::default();
     options.cors = cors("PUBLIC")?;
     options.admin_cors = cors("ADMIN")?;
-    let server = app::server(provider.clone())?.with_options(options);
+    let server = app::server(provider.clone(), outbound)?.with_options(options);
 
     let demo = if demo_ui {
         tracing::warn!("URLS_LOGIN / URLS_CONSENT not set: serving the demo UI (any username logs in) under /ui/");
