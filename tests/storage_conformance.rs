@@ -1694,6 +1694,33 @@ async fn trust_list_paging_and_filter<S: Storage + Clone>(store: S) {
     assert_eq!(a.next_page_token, None);
 }
 
+async fn flush_trusts_removes_expired_only<S: Storage + Clone>(store: S) {
+    let idp = "https://idp.example";
+    let at = |s: i64| time::OffsetDateTime::from_unix_timestamp(s).unwrap();
+    for (id, kid, expires_at) in [
+        ("old", "k1", NOW - 1),
+        ("edge", "k2", NOW),
+        ("live", "k3", NOW + 100),
+    ] {
+        let t = TrustedIssuer {
+            expires_at: at(expires_at),
+            ..trust(id, idp, "alice", kid)
+        };
+        store.create_trust(t).await.unwrap();
+    }
+    assert_eq!(store.flush_trusts(NOW).await.unwrap(), 1);
+    assert_eq!(store.get_trust("old").await.unwrap(), None);
+    assert_eq!(issuer_ids(&store, idp).await, ["edge", "live"]);
+    // Its issuer, subject and key id are free again.
+    store
+        .create_trust(trust("renewed", idp, "alice", "k1"))
+        .await
+        .unwrap();
+    assert_eq!(store.flush_trusts(NOW).await.unwrap(), 0);
+    assert_eq!(store.flush_trusts(NOW + 101).await.unwrap(), 2);
+    assert_eq!(issuer_ids(&store, idp).await, ["renewed"]);
+}
+
 async fn concurrent_trust_creation<S: Storage + Clone>(store: S) {
     let barrier = Arc::new(Barrier::new(16));
     let tasks: Vec<_> = (0..16)
@@ -1785,6 +1812,7 @@ conformance!(
     trust_crud_and_duplicates,
     trust_list_paging_and_filter,
     concurrent_trust_creation,
+    flush_trusts_removes_expired_only,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

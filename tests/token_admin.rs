@@ -50,6 +50,44 @@ async fn flush_deletes_expired_records_only() {
 }
 
 #[tokio::test]
+async fn flush_deletes_expired_trust_relationships() {
+    use portcullis::model::{TrustedIssuer, TrustedKey};
+    let f = fixture().await;
+    let trust = |id: &str, kid: &str, lifetime: Duration| TrustedIssuer {
+        id: id.into(),
+        issuer: "https://idp.example".into(),
+        subject: "alice".into(),
+        allow_any_subject: false,
+        scope: vec!["read".into()],
+        public_key: TrustedKey {
+            set: "https://idp.example".into(),
+            kid: kid.into(),
+        },
+        jwk: serde_json::json!({"kty": "EC", "crv": "P-256", "kid": kid, "x": "AA", "y": "AA"}),
+        expires_at: f.provider.now() + lifetime,
+        created_at: f.provider.now(),
+    };
+    let store = f.provider.store();
+    store
+        .create_trust(trust("short", "k1", Duration::hours(1)))
+        .await
+        .unwrap();
+    store
+        .create_trust(trust("long", "k2", Duration::days(30)))
+        .await
+        .unwrap();
+    f.clock.advance(Duration::hours(2));
+    let n = f
+        .provider
+        .flush_inactive_tokens(f.provider.now())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert!(store.get_trust("short").await.unwrap().is_none());
+    assert!(store.get_trust("long").await.unwrap().is_some());
+}
+
+#[tokio::test]
 async fn delete_client_tokens_revokes_every_grant_of_the_client_only() {
     let f = fixture().await;
     let c = f.client(web_client()).await;

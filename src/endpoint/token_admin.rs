@@ -8,8 +8,9 @@ use crate::error::{Error, Result};
 use crate::Provider;
 
 impl Provider {
-    /// Deletes token records, flows and login sessions that expired before `before`, with
-    /// the revocation markers no longer needed; how many records were deleted.
+    /// Deletes token records, flows, login sessions and JWT-bearer trust relationships
+    /// that expired before `before`, with the revocation markers and used assertion ids
+    /// no longer needed; how many records were deleted.
     ///
     /// `before` is capped at the current time: flushing never deletes a record that is
     /// still valid.
@@ -17,7 +18,8 @@ impl Provider {
         let before = before.min(self.now()).unix_timestamp();
         let tokens = self.store().flush_inactive(before).await?;
         let sessions = self.store().flush_sessions(before).await?;
-        Ok(tokens.saturating_add(sessions))
+        let trusts = self.store().flush_trusts(before).await?;
+        Ok(tokens.saturating_add(sessions).saturating_add(trusts))
     }
 
     /// Revokes every token issued to a client (the client itself stays); how many.

@@ -68,4 +68,13 @@ impl TrustStore for MemoryStore {
     fn delete_trust<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<bool>> {
         StoreFuture::now(|| Ok(write(&self.trusts).remove(id).is_some()))
     }
+
+    fn flush_trusts<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>> {
+        StoreFuture::now(|| {
+            let mut trusts = write(&self.trusts);
+            let was = trusts.len();
+            trusts.retain(|_, t| t.expires_at.unix_timestamp() >= before);
+            Ok((was - trusts.len()) as u64)
+        })
+    }
 }

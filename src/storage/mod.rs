@@ -425,6 +425,9 @@ pub trait TrustStore: Send + Sync {
     /// Deletes a relationship; whether it existed. Durable on return: a deleted trust
     /// must stay deleted.
     fn delete_trust<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<bool>>;
+    /// Deletes the relationships that expired before `before` (unix seconds; one
+    /// expiring at `before` stays); how many. Durable on return.
+    fn flush_trusts<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>>;
 }
 
 /// A page from up to `limit + 1` `(key, item)` pairs in key order: the first `limit`

@@ -108,4 +108,32 @@ impl TrustStore for PostgresStore {
             Ok(deleted > 0)
         })
     }
+
+    fn flush_trusts<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>> {
+        StoreFuture::boxed(async move {
+            // The expiry is inside the body: relationships are few (admins write them),
+            // so read them all and delete the expired ones whose body is unchanged.
+            let rows = self
+                .query("SELECT id, body FROM portcullis_trusts", &[])
+                .await?;
+            let mut ids: Vec<&[u8]> = Vec::new();
+            let mut bodies: Vec<&[u8]> = Vec::new();
+            for row in &rows {
+                let trust: TrustedIssuer = decode(row.get(1))?;
+                if trust.expires_at.unix_timestamp() < before {
+                    ids.push(row.get(0));
+                    bodies.push(row.get(1));
+                }
+            }
+            if ids.is_empty() {
+                return Ok(0);
+            }
+            self.execute(
+                "DELETE FROM portcullis_trusts t USING unnest($1::bytea[], $2::bytea[]) \
+                 AS d(id, body) WHERE t.id = d.id AND t.body = d.body",
+                &[&ids, &bodies],
+            )
+            .await
+        })
+    }
 }

@@ -54,6 +54,25 @@ impl SledStore {
             None => Ok(None),
         }
     }
+
+    /// Deletes the relationship `id` with its key, if it exists and `doomed` says so, in
+    /// one transaction; whether it did (not flushed).
+    fn remove_trust(&self, id: &[u8], doomed: impl Fn(&TrustedIssuer) -> bool) -> Result<bool> {
+        (&self.trusts, &self.trust_keys)
+            .transaction(|(trusts, keys)| {
+                let Some(bytes) = trusts.get(id)? else {
+                    return Ok(false);
+                };
+                let trust: TrustedIssuer = decode(&bytes).map_err(abort)?;
+                if !doomed(&trust) {
+                    return Ok(false);
+                }
+                trusts.remove(id)?;
+                keys.remove(key_of(&trust))?;
+                Ok(true)
+            })
+            .map_err(tx_error)
+    }
 }
 
 impl TrustStore for SledStore {
@@ -109,18 +128,27 @@ impl TrustStore for SledStore {
 
     fn delete_trust<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<bool>> {
         StoreFuture::now(|| {
-            let existed = (&self.trusts, &self.trust_keys)
-                .transaction(|(trusts, keys)| {
-                    let Some(bytes) = trusts.remove(id.as_bytes())? else {
-                        return Ok(false);
-                    };
-                    let trust: TrustedIssuer = decode(&bytes).map_err(abort)?;
-                    keys.remove(key_of(&trust))?;
-                    Ok(true)
-                })
-                .map_err(tx_error)?;
+            let existed = self.remove_trust(id.as_bytes(), |_| true)?;
             self.flush()?;
             Ok(existed)
+        })
+    }
+
+    fn flush_trusts<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>> {
+        StoreFuture::now(|| {
+            let expired = |t: &TrustedIssuer| t.expires_at.unix_timestamp() < before;
+            let mut deleted = 0;
+            for entry in self.trusts.iter() {
+                let (id, bytes) = entry.map_err(Error::internal)?;
+                // Judged again inside the transaction: the record may have changed.
+                if expired(&decode(&bytes)?) && self.remove_trust(&id, expired)? {
+                    deleted += 1;
+                }
+            }
+            if deleted > 0 {
+                self.flush()?;
+            }
+            Ok(deleted)
         })
     }
 }
