@@ -10,7 +10,7 @@ use common::{raw_sled, TempDir};
 use portcullis::model::{
     AcceptLogin, AuthorizationRequest, Client, ConsentClaims, ConsentSession, Flow, FlowState,
     KeyState, LoginSession, OidcContext, Prompt, ResponseMode, ResponseType, Scope, Session,
-    StoredKey, TokenKind, TokenRecord, TokenStatus, TrustedIssuer, TrustedKey,
+    StoredKey, TokenKind, TokenRecord, TokenStatus, TrustedIssuer,
 };
 use portcullis::storage::{
     ClientQuery, ClientStore, Consumed, KeyStore, MemoryStore, Rotated, Rotation, SessionSelector,
@@ -170,21 +170,7 @@ fn consent(id: &str, subject: &str, client_id: &str, handled_at: i64) -> Consent
 }
 
 fn trust(id: &str, issuer: &str, subject: &str, kid: &str) -> TrustedIssuer {
-    let at = |s: i64| time::OffsetDateTime::from_unix_timestamp(s).unwrap();
-    TrustedIssuer {
-        id: id.to_owned(),
-        issuer: issuer.to_owned(),
-        subject: subject.to_owned(),
-        allow_any_subject: subject.is_empty(),
-        scope: vec!["read".to_owned(), "write".to_owned()],
-        public_key: TrustedKey {
-            set: issuer.to_owned(),
-            kid: kid.to_owned(),
-        },
-        jwk: serde_json::json!({"kty": "EC", "crv": "P-256", "kid": kid, "x": "AA", "y": "AA"}),
-        expires_at: at(NOW + 3600),
-        created_at: at(NOW),
-    }
+    common::trust_relationship(id, issuer, subject, kid, NOW, NOW + 3600)
 }
 
 /// The ids of `issuer`'s relationships, sorted.
@@ -1696,16 +1682,12 @@ async fn trust_list_paging_and_filter<S: Storage + Clone>(store: S) {
 
 async fn flush_trusts_removes_expired_only<S: Storage + Clone>(store: S) {
     let idp = "https://idp.example";
-    let at = |s: i64| time::OffsetDateTime::from_unix_timestamp(s).unwrap();
     for (id, kid, expires_at) in [
         ("old", "k1", NOW - 1),
         ("edge", "k2", NOW),
         ("live", "k3", NOW + 100),
     ] {
-        let t = TrustedIssuer {
-            expires_at: at(expires_at),
-            ..trust(id, idp, "alice", kid)
-        };
+        let t = common::trust_relationship(id, idp, "alice", kid, NOW - 10, expires_at);
         store.create_trust(t).await.unwrap();
     }
     assert_eq!(store.flush_trusts(NOW).await.unwrap(), 1);

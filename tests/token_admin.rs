@@ -51,29 +51,18 @@ async fn flush_deletes_expired_records_only() {
 
 #[tokio::test]
 async fn flush_deletes_expired_trust_relationships() {
-    use portcullis::model::{TrustedIssuer, TrustedKey};
     let f = fixture().await;
-    let trust = |id: &str, kid: &str, lifetime: Duration| TrustedIssuer {
-        id: id.into(),
-        issuer: "https://idp.example".into(),
-        subject: "alice".into(),
-        allow_any_subject: false,
-        scope: vec!["read".into()],
-        public_key: TrustedKey {
-            set: "https://idp.example".into(),
-            kid: kid.into(),
-        },
-        jwk: serde_json::json!({"kty": "EC", "crv": "P-256", "kid": kid, "x": "AA", "y": "AA"}),
-        expires_at: f.provider.now() + lifetime,
-        created_at: f.provider.now(),
+    let now = f.provider.now().unix_timestamp();
+    let trust = |id: &str, kid: &str, lifetime: i64| {
+        trust_relationship(id, "https://idp.example", "alice", kid, now, now + lifetime)
     };
     let store = f.provider.store();
     store
-        .create_trust(trust("short", "k1", Duration::hours(1)))
+        .create_trust(trust("short", "k1", 3600))
         .await
         .unwrap();
     store
-        .create_trust(trust("long", "k2", Duration::days(30)))
+        .create_trust(trust("long", "k2", 30 * 86400))
         .await
         .unwrap();
     f.clock.advance(Duration::hours(2));

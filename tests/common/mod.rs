@@ -607,3 +607,30 @@ pub async fn postgres_store() -> Option<portcullis::storage::PostgresStore> {
             .expect("the PostgreSQL store connects"),
     )
 }
+
+/// A JWT-bearer trust relationship of `issuer` (`subject` empty for any subject) with an
+/// EC key `kid`, created and expiring at these unix times.
+pub fn trust_relationship(
+    id: &str,
+    issuer: &str,
+    subject: &str,
+    kid: &str,
+    created_at: i64,
+    expires_at: i64,
+) -> portcullis::model::TrustedIssuer {
+    let at = |s: i64| time::OffsetDateTime::from_unix_timestamp(s).unwrap();
+    portcullis::model::TrustedIssuer {
+        id: id.to_owned(),
+        issuer: issuer.to_owned(),
+        subject: subject.to_owned(),
+        allow_any_subject: subject.is_empty(),
+        scope: vec!["read".to_owned(), "write".to_owned()],
+        public_key: portcullis::model::TrustedKey {
+            set: issuer.to_owned(),
+            kid: kid.to_owned(),
+        },
+        jwk: serde_json::json!({"kty": "EC", "crv": "P-256", "kid": kid, "x": "AA", "y": "AA"}),
+        expires_at: at(expires_at),
+        created_at: at(created_at),
+    }
+}
