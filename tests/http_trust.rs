@@ -156,6 +156,24 @@ async fn trusts_list_with_pages_and_an_issuer_filter() {
     let resp = h.get(&format!("{ISSUERS}?page_size=0")).await;
     assert_eq!(resp.status(), 400);
     assert_eq!(body_json(&resp)["error"], "invalid_request");
+
+    // Hydra v2's SDK sends the page size as `maxItems` (and a `defaultItems`).
+    let resp = h.get(&format!("{ISSUERS}?maxItems=2&defaultItems=1")).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(body_json(&resp).as_array().unwrap().len(), 2);
+    assert!(header(&resp, "link").unwrap().contains("rel=\"next\""));
+    let resp = h.get(&format!("{ISSUERS}?page_size=4&maxItems=2")).await;
+    assert_eq!(
+        body_json(&resp).as_array().unwrap().len(),
+        4,
+        "page_size wins"
+    );
+    let resp = h.get(&format!("{ISSUERS}?maxItems=-1")).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        body_json(&resp)["error_description"],
+        "The maxItems must be a positive integer."
+    );
 }
 
 #[tokio::test]

@@ -30,15 +30,18 @@ fn client_reply(status: StatusCode, c: &CreatedClient) -> Response<Bytes> {
     response::no_store(response::json(status, &client_json(c)))
 }
 
-/// A `page_size` parameter: a positive integer, or absent.
+/// A `page_size` parameter: a positive integer, or absent (0).
 pub(super) fn page_size(params: &Params) -> Result<usize, Error> {
-    match params.get("page_size")? {
+    positive(params, "page_size")
+}
+
+/// A parameter that must be a positive integer when present; 0 when absent.
+pub(super) fn positive(params: &Params, name: &str) -> Result<usize, Error> {
+    match params.get(name)? {
         None => Ok(0),
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| Error::invalid_request("The page_size must be a positive integer.")),
+        Some(s) => s.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            Error::invalid_request(format!("The {name} must be a positive integer."))
+        }),
     }
 }
 

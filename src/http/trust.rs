@@ -1,12 +1,12 @@
 //! The admin API for the JWT-bearer grant's trust relationships (Hydra v2's
-//! `/admin/trust/grants/jwt-bearer/issuers`): create (201), list (paginated, `Link`,
+//! `/admin/trust/grants/jwt-bearer/issuers`): create (201), list (paginated by `page_size` or the SDK's `maxItems`, `Link`,
 //! optional `issuer` filter), get, delete (204).
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use serde_json::Value;
 
-use super::admin::{link_header, page_size};
+use super::admin::{link_header, page_size, positive};
 use super::response;
 use super::{body, Reply, Server};
 use crate::endpoint::trust::TrustRequest;
@@ -21,8 +21,14 @@ impl Server {
             return Ok(response::json(StatusCode::CREATED, &trust.to_public_json()));
         }
         let params = body::query(req)?;
+        // Hydra v2's SDK calls the page size `maxItems` here (and sends a `defaultItems`
+        // that has no meaning of its own: ignored).
+        let page_size = match page_size(&params)? {
+            0 => positive(&params, "maxItems")?,
+            n => n,
+        };
         let query = TrustQuery {
-            page_size: page_size(&params)?,
+            page_size,
             page_token: params.get("page_token")?.map(str::to_owned),
             issuer: params.get("issuer")?.map(str::to_owned),
         };
