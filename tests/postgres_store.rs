@@ -4,6 +4,8 @@
 #![cfg(feature = "postgres")]
 
 mod common;
+#[path = "../examples/axum_server/postgres_tls.rs"]
+mod postgres_tls;
 
 use common::*;
 use portcullis::storage::PostgresStore;
@@ -259,6 +261,46 @@ async fn a_tls_connector_is_used_as_the_url_asks() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ServerError);
     assert!(e.description().starts_with("PostgreSQL: "), "{e}");
+}
+
+#[tokio::test]
+async fn the_reference_servers_tls_verifies_the_server() {
+    use portcullis::storage::TokenStore;
+    let Some(url) = postgres_schema().await else {
+        return;
+    };
+    // `.ci/postgres` serves TLS with the test CA's leaf for 127.0.0.1.
+    let ca = include_bytes!("data/tls/ca.pem");
+    let required = format!("{url}&sslmode=require");
+    let tls = postgres_tls::connector(Some(ca)).unwrap();
+    let (client, connection) = tokio_postgres::connect(&required, tls.clone())
+        .await
+        .expect("a TLS connection to the server the test CA vouches for");
+    tokio::spawn(connection);
+    let ssl: bool = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(ssl, "the session is encrypted");
+    let store = PostgresStore::connect_with(&required, tls).await.unwrap();
+    assert!(store.get_token("none").await.unwrap().is_none());
+
+    // Without the test CA the server's certificate is not trusted: an error, even
+    // under `prefer` (a certificate that fails is not a reason to go plain).
+    let untrusting = postgres_tls::connector(None).unwrap();
+    for mode in ["require", "prefer"] {
+        let e = PostgresStore::connect_with(&format!("{url}&sslmode={mode}"), untrusting.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::ServerError, "{mode}");
+        assert!(e.description().starts_with("PostgreSQL: "), "{mode}: {e}");
+        assert!(e.description().contains("certificate"), "the cause: {e}");
+    }
+    assert!(postgres_tls::connector(Some(b"not a certificate")).is_err());
 }
 
 #[tokio::test]

@@ -11,7 +11,9 @@
 //! - `DSN`: `memory`, a directory for the sled store (`./portcullis-data`), or
 //!   `postgres://user:password@host/db` for the PostgreSQL store (built with
 //!   `--features postgres`; every instance on one database shares its state, and reads
-//!   the signing keys again every 30 s, following rotations by the others);
+//!   the signing keys again every 30 s, following rotations by the others); TLS as the
+//!   URL's `sslmode` asks, the server verified against the web PKI's roots and the PEM
+//!   file `PGSSLROOTCERT` (see `postgres_tls.rs`);
 //! - `URLS_SELF_ISSUER` defaults to `http://127.0.0.1:<public port>`;
 //! - `SECRETS_SYSTEM`, when unset, is generated and kept in `<DSN>/system-secret`
 //!   (in memory with `DSN=memory`), with a warning; with PostgreSQL it must be set, the
@@ -47,6 +49,8 @@ use app::jwks_fetcher::{HttpJwksFetcher, Timing};
 use app::outbound::Outbound;
 
 mod app;
+#[cfg(feature = "postgres")]
+mod postgres_tls;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -64,7 +68,14 @@ const KEY_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(
 
 #[cfg(feature = "postgres")]
 async fn postgres(url: &str) -> Result<portcullis::storage::PostgresStore, BoxError> {
-    Ok(portcullis::storage::PostgresStore::connect(url)
+    let ca = match env("PGSSLROOTCERT") {
+        Some(path) => {
+            Some(std::fs::read(&path).map_err(|e| format!("PGSSLROOTCERT {path:?}: {e}"))?)
+        }
+        None => None,
+    };
+    let tls = postgres_tls::connector(ca.as_deref()).map_err(|e| format!("PGSSLROOTCERT: {e}"))?;
+    Ok(portcullis::storage::PostgresStore::connect_with(url, tls)
         .await
         .map_err(|e| format!("DSN: connecting to PostgreSQL: {e}"))?)
 }

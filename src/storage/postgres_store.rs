@@ -231,8 +231,18 @@ impl PostgresStore {
     /// Creates the tables if they are missing and checks the layout. Its errors are for
     /// the operator starting the app, so they carry the database's message.
     async fn migrate(&self) -> Result<()> {
-        let startup = |e: &dyn std::fmt::Display| {
-            Error::new(ErrorCode::ServerError, format!("PostgreSQL: {e}"))
+        let startup = |e: &dyn std::error::Error| {
+            // With its causes (a TLS failure's reason is two sources down), each once.
+            let mut text = format!("PostgreSQL: {e}");
+            let mut source = e.source();
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                if !text.contains(&cause_text) {
+                    text = format!("{text}: {cause_text}");
+                }
+                source = cause.source();
+            }
+            Error::new(ErrorCode::ServerError, text)
         };
         let mut conn = self.pool.get().await.map_err(|e| startup(&e))?;
         let tx = conn.transaction().await.map_err(|e| startup(&e))?;
@@ -256,10 +266,13 @@ impl PostgresStore {
             }
             Some(LAYOUT) => {}
             Some(other) => {
-                return Err(startup(&format!(
-                    "the database holds storage layout {other}; this version of portcullis \
-                     reads layout {LAYOUT}"
-                )))
+                return Err(Error::new(
+                    ErrorCode::ServerError,
+                    format!(
+                        "PostgreSQL: the database holds storage layout {other}; this version \
+                         of portcullis reads layout {LAYOUT}"
+                    ),
+                ))
             }
         }
         tx.commit().await.map_err(|e| startup(&e))
