@@ -72,6 +72,12 @@ pub struct BackchannelLogout {
 }
 
 /// Delivers back-channel logout tokens (the reference server POSTs them).
+///
+/// The URL is one a client registered: whoever may register a client chooses it. An
+/// implementation that makes the request should refuse addresses the server must not
+/// reach on a client's behalf (loopback, private ranges, link-local metadata services)
+/// and not follow redirects, as the reference server's `examples/axum_server/outbound.rs`
+/// does.
 #[async_trait]
 pub trait LogoutNotifier: Send + Sync {
     /// Delivers one; an error is logged, never fatal.

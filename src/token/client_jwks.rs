@@ -26,7 +26,10 @@ pub trait JwksFetcher: Send + Sync + 'static {
     /// The JSON document at `uri`. With `refresh`, a cached copy must not be answered:
     /// the engine met a key id the last copy lacked. An implementation should bound
     /// the document's size and the request's time, and may refuse to refresh more often
-    /// than it finds reasonable (answering its cached copy).
+    /// than it finds reasonable (answering its cached copy). The URL is one a client
+    /// registered: it should refuse addresses the server must not reach on a client's
+    /// behalf (loopback, private ranges, link-local metadata services) and not follow
+    /// redirects, as the reference server's fetcher does.
     ///
     /// An error is reported to the client as `invalid_client` (its keys could not be
     /// had); its description is logged, never shown.
