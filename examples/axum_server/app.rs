@@ -91,13 +91,13 @@ impl HttpNotifier {
     /// Delivers one token, retrying on network errors and 5xx; answers whether the
     /// client acknowledged it with a 2xx.
     pub async fn deliver_now(&self, logout: &BackchannelLogout) -> Result<(), String> {
-        self.outbound.check(&logout.uri)?;
+        let url = self.outbound.url(&logout.uri)?;
         let mut backoff = Duration::from_millis(500);
         let mut last = String::new();
         for attempt in 1..=Self::ATTEMPTS {
             let sent = self
                 .client
-                .post(&logout.uri)
+                .post(url.clone())
                 .form(&[("logout_token", &logout.logout_token)])
                 .send()
                 .await;

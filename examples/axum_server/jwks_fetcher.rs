@@ -105,13 +105,13 @@ impl HttpJwksFetcher {
     }
 
     async fn get(&self, uri: &str) -> Result<serde_json::Value, String> {
-        if !uri.starts_with("https://") {
+        let url = self.outbound.url(uri)?;
+        if url.scheme() != "https" {
             return Err(format!("{uri}: only https URLs are fetched"));
         }
-        self.outbound.check(uri)?;
         let mut response = self
             .client
-            .get(uri)
+            .get(url)
             .header("accept", "application/jwk-set+json, application/json")
             .send()
             .await

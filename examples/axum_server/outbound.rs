@@ -51,20 +51,18 @@ impl Outbound {
         builder.build()
     }
 
-    /// Refuses a URL that names a non-public address itself (such a URL is not resolved,
-    /// so the resolver never sees it). Call it before every request.
-    pub fn check(&self, url: &str) -> Result<(), String> {
-        if self.allow_private {
-            return Ok(());
-        }
+    /// The URL to request: parsed, and refused if it names a non-public address itself
+    /// (such a URL is not resolved, so the resolver never sees it). Every request goes
+    /// to a URL from here.
+    pub fn url(&self, url: &str) -> Result<reqwest::Url, String> {
         let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
         let ip = match parsed.host() {
             Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
             Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
-            _ => return Ok(()),
+            _ => return Ok(parsed),
         };
-        if is_public(ip) {
-            Ok(())
+        if self.allow_private || is_public(ip) {
+            Ok(parsed)
         } else {
             Err(format!("{url}: {ip} is not a public address"))
         }

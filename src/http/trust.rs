@@ -1,6 +1,7 @@
 //! The admin API for the JWT-bearer grant's trust relationships (Hydra v2's
-//! `/admin/trust/grants/jwt-bearer/issuers`): create (201), list (paginated by `page_size` or the SDK's `maxItems`, `Link`,
-//! optional `issuer` filter), get, delete (204).
+//! `/admin/trust/grants/jwt-bearer/issuers`): create (201), list (paginated by
+//! `page_size` or the SDK's `maxItems`, `Link`, optional `issuer` filter), get,
+//! delete (204).
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};

@@ -62,6 +62,11 @@ impl TrustedIssuer {
         now < self.expires_at
     }
 
+    /// Whether a flush at `before` (unix seconds) removes it: it expired before then.
+    pub fn expired_before(&self, before: i64) -> bool {
+        self.expires_at.unix_timestamp() < before
+    }
+
     /// Whether the trust covers assertions about `subject`.
     pub fn trusts_subject(&self, subject: &str) -> bool {
         self.allow_any_subject || self.subject == subject

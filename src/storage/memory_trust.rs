@@ -73,7 +73,7 @@ impl TrustStore for MemoryStore {
         StoreFuture::now(|| {
             let mut trusts = write(&self.trusts);
             let was = trusts.len();
-            trusts.retain(|_, t| t.expires_at.unix_timestamp() >= before);
+            trusts.retain(|_, t| !t.expired_before(before));
             Ok((was - trusts.len()) as u64)
         })
     }

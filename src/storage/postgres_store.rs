@@ -231,19 +231,6 @@ impl PostgresStore {
     /// Creates the tables if they are missing and checks the layout. Its errors are for
     /// the operator starting the app, so they carry the database's message.
     async fn migrate(&self) -> Result<()> {
-        let startup = |e: &dyn std::error::Error| {
-            // With its causes (a TLS failure's reason is two sources down), each once.
-            let mut text = format!("PostgreSQL: {e}");
-            let mut source = e.source();
-            while let Some(cause) = source {
-                let cause_text = cause.to_string();
-                if !text.contains(&cause_text) {
-                    text = format!("{text}: {cause_text}");
-                }
-                source = cause.source();
-            }
-            Error::new(ErrorCode::ServerError, text)
-        };
         let mut conn = self.pool.get().await.map_err(|e| startup(&e))?;
         let tx = conn.transaction().await.map_err(|e| startup(&e))?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
@@ -338,6 +325,21 @@ impl PostgresStore {
 }
 
 /// A database error, as the storage contract reports it.
+/// An error met while starting (connecting, creating the tables), for the operator: with
+/// its causes, each once (a TLS failure's reason is two sources down).
+fn startup(e: &dyn std::error::Error) -> Error {
+    let mut text = format!("PostgreSQL: {e}");
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    Error::new(ErrorCode::ServerError, text)
+}
+
 pub(super) fn db(e: tokio_postgres::Error) -> Error {
     // The debug form carries the cause (the server's message, a parameter's type).
     Error::internal(format!("PostgreSQL: {e:?}"))

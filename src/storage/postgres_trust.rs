@@ -119,8 +119,7 @@ impl TrustStore for PostgresStore {
             let mut ids: Vec<&[u8]> = Vec::new();
             let mut bodies: Vec<&[u8]> = Vec::new();
             for row in &rows {
-                let trust: TrustedIssuer = decode(row.get(1))?;
-                if trust.expires_at.unix_timestamp() < before {
+                if decode::<TrustedIssuer>(row.get(1))?.expired_before(before) {
                     ids.push(row.get(0));
                     bodies.push(row.get(1));
                 }

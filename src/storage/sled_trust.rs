@@ -136,7 +136,7 @@ impl TrustStore for SledStore {
 
     fn flush_trusts<'a>(&'a self, before: i64) -> StoreFuture<'a, Result<u64>> {
         StoreFuture::now(|| {
-            let expired = |t: &TrustedIssuer| t.expires_at.unix_timestamp() < before;
+            let expired = |t: &TrustedIssuer| t.expired_before(before);
             let mut deleted = 0;
             for entry in self.trusts.iter() {
                 let (id, bytes) = entry.map_err(Error::internal)?;
