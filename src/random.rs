@@ -87,9 +87,12 @@ impl<R: RngCore + CryptoRng + Send + 'static> Entropy for RngEntropy<R> {
     }
 }
 
-/// `rand_core` view of an [`Entropy`], for crates that take an `RngCore`.
+/// `rand_core` view of an [`Entropy`], for crates that take an `RngCore` (the pure-Rust
+/// signer's key generation).
+#[cfg(feature = "rust-crypto")]
 pub(crate) struct EntropyRng<'a>(pub(crate) &'a dyn Entropy);
 
+#[cfg(feature = "rust-crypto")]
 impl RngCore for EntropyRng<'_> {
     fn next_u32(&mut self) -> u32 {
         let mut b = [0; 4];
@@ -110,6 +113,7 @@ impl RngCore for EntropyRng<'_> {
     }
 }
 
+#[cfg(feature = "rust-crypto")]
 impl CryptoRng for EntropyRng<'_> {}
 
 /// `N` (at most 48) random bytes, base64url without padding, as a `String` or an
