@@ -9,24 +9,22 @@ use serde_json::json;
 async fn disabled_registration_is_404_registration_not_supported() {
     let f = fixture().await;
     let mut h = Http::new(&f.provider);
-    let resp = h
-        .json(
-            "POST",
-            "/oauth2/register",
-            &json!({"redirect_uris": [REDIRECT]}),
-        )
-        .await;
-    assert_eq!(resp.status(), 404);
-    assert_eq!(body_json(&resp)["error"], "registration_not_supported");
-    let resp = h
-        .send(
-            "GET",
-            "/oauth2/register/x",
-            &[("authorization", "Bearer t")],
-            "",
-        )
-        .await;
-    assert_eq!(resp.status(), 404);
+    for base in ["/oauth2/register", "/connect/register"] {
+        let resp = h
+            .json("POST", base, &json!({"redirect_uris": [REDIRECT]}))
+            .await;
+        assert_eq!(resp.status(), 404, "{base}");
+        assert_eq!(body_json(&resp)["error"], "registration_not_supported");
+        let resp = h
+            .send(
+                "GET",
+                &format!("{base}/x"),
+                &[("authorization", "Bearer t")],
+                "",
+            )
+            .await;
+        assert_eq!(resp.status(), 404, "{base}");
+    }
 }
 
 #[tokio::test]
@@ -120,6 +118,44 @@ async fn register_read_update_delete_with_the_registration_token() {
     let resp = h.send("DELETE", &path, &auth, "").await;
     assert_eq!(resp.status(), 204);
     assert_eq!(h.send("GET", &path, &auth, "").await.status(), 401);
+    assert_eq!(h.get(&format!("/admin/clients/{id}")).await.status(), 404);
+}
+
+/// Hydra v1.x's registration path, which its SDKs (e.g. the `ory-hydra-client` crate)
+/// call, is the same endpoint; the URIs handed out name `/oauth2/register`.
+#[tokio::test]
+async fn connect_register_is_hydra_v1s_path_for_the_same_endpoint() {
+    let f = fixture_with(|c| c.dynamic_registration = true).await;
+    let mut h = Http::new(&f.provider);
+    let resp = h
+        .json(
+            "POST",
+            "/connect/register",
+            &json!({"client_name": "v1", "redirect_uris": [REDIRECT]}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201, "{:?}", body_json(&resp));
+    let reg = body_json(&resp);
+    let id = reg["client_id"].as_str().unwrap();
+    assert_eq!(
+        reg["registration_client_uri"],
+        format!("{ISSUER}/oauth2/register/{id}")
+    );
+    let bearer = format!(
+        "Bearer {}",
+        reg["registration_access_token"].as_str().unwrap()
+    );
+    let auth = [("authorization", bearer.as_str())];
+    let path = format!("/connect/register/{id}");
+    let resp = h.send("GET", &path, &auth, "").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(body_json(&resp)["client_name"], "v1");
+    let resp = h
+        .send("GET", &path, &[("authorization", "Bearer wrong")], "")
+        .await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(body_json(&resp)["error"], "invalid_token");
+    assert_eq!(h.send("DELETE", &path, &auth, "").await.status(), 204);
     assert_eq!(h.get(&format!("/admin/clients/{id}")).await.status(), 404);
 }
 

@@ -6,7 +6,9 @@
 //! token is `401 invalid_token` with `WWW-Authenticate: Bearer` (RFC 7592 §2: an unknown
 //! client is answered the same way, so ids cannot be probed). While registration is
 //! disabled every registration path answers `404` with `registration_not_supported`,
-//! as Hydra answers `404` when the feature is off.
+//! as Hydra answers `404` when the feature is off. `/connect/register` (Hydra v1.x's path,
+//! which its SDKs still call) is served the same; discovery and `registration_client_uri`
+//! name `/oauth2/register`.
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};

@@ -109,7 +109,9 @@ pub(crate) fn route(path: &str) -> Option<Result<Route, Error>> {
         "/oauth2/sessions/logout" => Route::Logout,
         "/.well-known/openid-configuration" => Route::Discovery,
         "/.well-known/jwks.json" => Route::Jwks,
-        "/oauth2/register" => Route::Register,
+        // Hydra v1.x served registration under /connect/register, where its SDKs (the
+        // `ory-hydra-client` crate among them) still send it.
+        "/oauth2/register" | "/connect/register" => Route::Register,
         "/admin/clients" => Route::Clients,
         "/admin/oauth2/auth/requests/login" => Route::LoginRequest,
         "/admin/oauth2/auth/requests/login/accept" => Route::LoginAccept,
@@ -127,7 +129,10 @@ pub(crate) fn route(path: &str) -> Option<Result<Route, Error>> {
         "/admin/oauth2/flush" => Route::Flush,
         TRUST_ISSUERS => Route::TrustIssuers,
         _ => {
-            if let Some(rest) = path.strip_prefix("/oauth2/register/") {
+            if let Some(rest) = path
+                .strip_prefix("/oauth2/register/")
+                .or_else(|| path.strip_prefix("/connect/register/"))
+            {
                 return id(rest).map(|r| r.map(Route::Registration));
             }
             if let Some(rest) = path
@@ -170,6 +175,15 @@ mod tests {
                 .unwrap(),
             Route::TrustIssuer("t/1".into())
         );
+        assert_eq!(
+            route("/connect/register/c%201").unwrap().unwrap(),
+            Route::Registration("c 1".into())
+        );
+        assert_eq!(
+            route("/connect/register").unwrap().unwrap(),
+            Route::Register
+        );
+        assert!(route("/connect/register/").is_none());
         assert!(route("/admin/trust/grants/jwt-bearer/issuers/").is_none());
         assert!(route("/admin/trust/grants/jwt-bearer/issuersx").is_none());
     }
