@@ -91,6 +91,12 @@ impl Provider {
             .await
     }
 
+    /// Whether the store answers: one read (the signing keys), as a readiness probe
+    /// asks (`/health/ready`). An unreachable or broken store is its error.
+    pub async fn check_ready(&self) -> Result<()> {
+        self.store().keys().await.map(drop)
+    }
+
     /// The current time, from the injected clock.
     pub fn now(&self) -> OffsetDateTime {
         self.inner.clock.now()

@@ -43,6 +43,9 @@ const ROUTES: &[(&str, &[&str])] = &[
         "/admin/trust/grants/jwt-bearer/issuers/some-id",
         &["GET", "DELETE"],
     ),
+    ("/health/alive", &["GET"]),
+    ("/health/ready", &["GET"]),
+    ("/version", &["GET"]),
 ];
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -91,6 +94,35 @@ async fn unknown_paths_are_404_and_the_apis_are_separable() {
     assert_eq!(s.admin(req("/admin/clients")).await.status(), 200);
     assert_eq!(s.admin(req("/.well-known/jwks.json")).await.status(), 404);
     assert_eq!(s.public(req("/.well-known/jwks.json")).await.status(), 200);
+}
+
+/// Hydra's probes answer on both APIs, uncached: alive, ready (the store answers) and the
+/// version.
+#[tokio::test]
+async fn health_and_version_are_served_on_both_apis() {
+    let f = fixture().await;
+    let h = Http::new(&f.provider);
+    let req = |p: &str| http::Request::get(p).body(bytes::Bytes::new()).unwrap();
+    for admin in [false, true] {
+        for path in ["/health/alive", "/health/ready"] {
+            let resp = match admin {
+                true => h.server.admin(req(path)).await,
+                false => h.server.public(req(path)).await,
+            };
+            assert_eq!(resp.status(), 200, "{path}");
+            assert_eq!(body_json(&resp), json!({"status": "ok"}));
+            assert_eq!(header(&resp, "cache-control"), Some("no-store"));
+        }
+        let resp = match admin {
+            true => h.server.admin(req("/version")).await,
+            false => h.server.public(req("/version")).await,
+        };
+        assert_eq!(resp.status(), 200);
+        assert_eq!(body_json(&resp)["version"], env!("CARGO_PKG_VERSION"));
+    }
+    for p in ["/health", "/health/alive/", "/health/readyx", "/version/x"] {
+        assert_eq!(h.server.handle(req(p)).await.status(), 404, "{p}");
+    }
 }
 
 #[tokio::test]

@@ -26,6 +26,15 @@ async fn active(f: &Fixture, token: &str) -> bool {
     f.provider.introspect(req).await.unwrap().is_active()
 }
 
+/// A session of its own on the test's database (another app, an operator).
+async fn session(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
 /// The query parameters of the URL an outcome sends the browser to.
 fn target(out: &AuthorizeOutcome) -> std::collections::HashMap<String, String> {
     match out {
@@ -179,10 +188,7 @@ async fn refuses_a_database_of_another_layout() {
         .await
         .expect("reopens its own layout");
 
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = session(&url).await;
     client
         .execute("UPDATE portcullis_layout SET version = 99", &[])
         .await
@@ -337,10 +343,7 @@ async fn a_busy_pool_answers_temporarily_unavailable() {
     };
     let store = PostgresStore::connect(&url).await.unwrap();
     // Another session locks the tokens table, so every lookup holds its connection.
-    let (locker, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let locker = session(&url).await;
     locker
         .batch_execute("BEGIN; LOCK TABLE portcullis_tokens IN ACCESS EXCLUSIVE MODE")
         .await
@@ -386,4 +389,46 @@ async fn a_busy_pool_answers_temporarily_unavailable() {
         assert!(h.await.unwrap().unwrap().is_none());
     }
     assert!(store.get_token("after").await.unwrap().is_none());
+}
+
+/// `/health/ready` asks the database: with the store's tables unreadable it is `503` in
+/// Hydra's shape (the detail logged, not shown), and `200` again once they are back.
+#[tokio::test]
+async fn readiness_follows_the_database() {
+    let Some(url) = postgres_schema().await else {
+        return;
+    };
+    let f = fixture_on(PostgresStore::connect(&url).await.unwrap(), |_| {}).await;
+    let h = Http::new(&f.provider);
+    let ready = || async {
+        let req = http::Request::get("/health/ready")
+            .body(bytes::Bytes::new())
+            .unwrap();
+        h.server.public(req).await
+    };
+    assert_eq!(ready().await.status(), 200);
+
+    let admin = session(&url).await;
+    admin
+        .batch_execute("ALTER TABLE portcullis_keys RENAME TO portcullis_keys_away")
+        .await
+        .unwrap();
+    let resp = ready().await;
+    assert_eq!(resp.status(), 503);
+    assert_eq!(header(&resp, "retry-after"), Some("1"));
+    assert_eq!(
+        body_json(&resp),
+        serde_json::json!({"errors": {"database": "The server met an unexpected condition."}})
+    );
+    // Alive does not ask the database.
+    let req = http::Request::get("/health/alive")
+        .body(bytes::Bytes::new())
+        .unwrap();
+    assert_eq!(h.server.admin(req).await.status(), 200);
+
+    admin
+        .batch_execute("ALTER TABLE portcullis_keys_away RENAME TO portcullis_keys")
+        .await
+        .unwrap();
+    assert_eq!(ready().await.status(), 200);
 }

@@ -29,6 +29,8 @@
 //! | POST | `/oauth2/register` | dynamic registration (RFC 7591) |
 //! | GET, PUT, DELETE | `/oauth2/register/{id}` | registration management (RFC 7592) |
 //!
+//! (`/connect/register`, Hydra v1.x's registration path, is served the same.)
+//!
 //! Admin:
 //!
 //! | method | path | |
@@ -45,6 +47,14 @@
 //! | POST | `/admin/oauth2/flush` | flush inactive tokens and flows |
 //! | GET, POST | `/admin/trust/grants/jwt-bearer/issuers` | list (paginated, `Link`, `issuer` filter) / trust an issuer (201) |
 //! | GET, DELETE | `/admin/trust/grants/jwt-bearer/issuers/{id}` | get / delete (204) a trust relationship |
+//!
+//! Both:
+//!
+//! | method | path | |
+//! | --- | --- | --- |
+//! | GET | `/health/alive` | the server answers: `{"status": "ok"}` |
+//! | GET | `/health/ready` | and so does its store ([`Provider::check_ready`]); else `503` |
+//! | GET | `/version` | `{"version": …}`, this crate's |
 //!
 //! With [`ServerOptions::cors`] set, the public routes answer CORS preflights and mark
 //! responses readable by allowed origins ([`CorsOptions`]); the admin routes do only
@@ -68,6 +78,7 @@ mod admin;
 mod body;
 mod challenges;
 mod cors;
+mod health;
 mod html;
 mod public;
 mod registration;
@@ -77,7 +88,7 @@ mod tokens;
 mod trust;
 
 pub use cors::CorsOptions;
-use routes::Route;
+use routes::{Api, Route};
 
 /// Options of the HTTP layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,14 +133,6 @@ impl std::fmt::Debug for Server {
             .field("options", &self.options)
             .finish()
     }
-}
-
-/// Which API a request came in on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Api {
-    Public,
-    Admin,
-    Both,
 }
 
 /// A failed request: the response to send (an error in Hydra's shape).
@@ -187,14 +190,16 @@ impl Server {
     }
 
     /// Serves the public API (authorization, token, revocation, userinfo, logout,
-    /// discovery, JWKS, dynamic registration). Admin paths are `404` here.
+    /// discovery, JWKS, dynamic registration) and the health and version probes. Admin
+    /// paths are `404` here.
     pub async fn public(&self, req: Request<Bytes>) -> Response<Bytes> {
         self.serve(req, Api::Public).await
     }
 
     /// Serves the admin API (clients, login / consent / logout challenges, sessions,
-    /// introspection, token deletion, flush, JWT-bearer trust relationships). Public
-    /// paths are `404` here. Mount it where only trusted callers reach it.
+    /// introspection, token deletion, flush, JWT-bearer trust relationships) and the
+    /// health and version probes. Public paths are `404` here. Mount it where only
+    /// trusted callers reach it.
     pub async fn admin(&self, req: Request<Bytes>) -> Response<Bytes> {
         self.serve(req, Api::Admin).await
     }
@@ -210,16 +215,19 @@ impl Server {
             Some(Err(e)) => return response::finish(response::error(&e)),
             Some(Ok(r)) => r,
         };
-        let served = match api {
-            Api::Both => true,
-            Api::Admin => route.is_admin(),
-            Api::Public => !route.is_admin(),
+        let served = match (api, route.api()) {
+            (Api::Both, _) | (_, Api::Both) => true,
+            (listener, owner) => listener == owner,
         };
         if !served {
             return response::finish(response::not_found());
         }
         let allowed = route.allowed();
-        let admin = route.is_admin();
+        // The listener's CORS options; on one listener for both, the route's API's.
+        let admin = match api {
+            Api::Both => route.api() == Api::Admin,
+            listener => listener == Api::Admin,
+        };
         let cors = match admin {
             true => self.options.admin_cors.as_ref(),
             false => self.options.cors.as_ref(),
@@ -276,6 +284,9 @@ impl Server {
             Route::Flush => self.flush(req).await,
             Route::TrustIssuers => self.trust_issuers(req).await,
             Route::TrustIssuer(id) => self.trust_issuer(req, &id).await,
+            Route::Alive => Ok(health::alive()),
+            Route::Ready => Ok(health::ready(&self.provider).await),
+            Route::Version => Ok(health::version()),
         }
     }
 

@@ -72,7 +72,7 @@ pub(crate) fn status_of(e: &Error) -> StatusCode {
 }
 
 /// How many seconds a `503` asks the client to wait before it tries again.
-const RETRY_AFTER_SECONDS: &str = "1";
+pub(crate) const RETRY_AFTER_SECONDS: &str = "1";
 
 /// An error as JSON (`{"error", "error_description"}`) with its status and, for
 /// `invalid_client` and token errors, `WWW-Authenticate`; a `503` says when to retry.

@@ -38,6 +38,19 @@ pub(crate) enum Route {
     Flush,
     TrustIssuers,
     TrustIssuer(String),
+    // Both APIs.
+    Alive,
+    Ready,
+    Version,
+}
+
+/// An API: the public one, the admin one, or both (on one listener, or a route both
+/// serve).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Api {
+    Public,
+    Admin,
+    Both,
 }
 
 /// The trust relationships of the JWT-bearer grant.
@@ -55,7 +68,7 @@ impl Route {
         match self {
             Self::Authorize | Self::Userinfo | Self::Logout => &[GET, POST],
             Self::Token | Self::Revoke | Self::Register | Self::Introspect | Self::Flush => &[POST],
-            Self::Discovery | Self::Jwks => &[GET],
+            Self::Discovery | Self::Jwks | Self::Alive | Self::Ready | Self::Version => &[GET],
             Self::LoginRequest | Self::ConsentRequest | Self::LogoutRequest => &[GET],
             Self::Registration(_) => &[GET, PUT, DELETE],
             Self::Clients | Self::TrustIssuers => &[GET, POST],
@@ -73,20 +86,40 @@ impl Route {
         }
     }
 
-    /// Whether the route belongs to the admin API.
-    pub(crate) fn is_admin(&self) -> bool {
-        !matches!(
-            self,
+    /// The API that serves the route: the health and version probes are on both, as in
+    /// Hydra.
+    pub(crate) fn api(&self) -> Api {
+        match self {
+            Self::Alive | Self::Ready | Self::Version => Api::Both,
             Self::Authorize
-                | Self::Token
-                | Self::Revoke
-                | Self::Userinfo
-                | Self::Logout
-                | Self::Discovery
-                | Self::Jwks
-                | Self::Register
-                | Self::Registration(_)
-        )
+            | Self::Token
+            | Self::Revoke
+            | Self::Userinfo
+            | Self::Logout
+            | Self::Discovery
+            | Self::Jwks
+            | Self::Register
+            | Self::Registration(_) => Api::Public,
+            Self::Clients
+            | Self::Client(_)
+            | Self::ClientLifespans(_)
+            | Self::LoginRequest
+            | Self::LoginAccept
+            | Self::LoginReject
+            | Self::ConsentRequest
+            | Self::ConsentAccept
+            | Self::ConsentReject
+            | Self::LogoutRequest
+            | Self::LogoutAccept
+            | Self::LogoutReject
+            | Self::ConsentSessions
+            | Self::LoginSessions
+            | Self::Introspect
+            | Self::Tokens
+            | Self::Flush
+            | Self::TrustIssuers
+            | Self::TrustIssuer(_) => Api::Admin,
+        }
     }
 }
 
@@ -127,6 +160,9 @@ pub(crate) fn route(path: &str) -> Option<Result<Route, Error>> {
         "/admin/oauth2/introspect" => Route::Introspect,
         "/admin/oauth2/tokens" => Route::Tokens,
         "/admin/oauth2/flush" => Route::Flush,
+        "/health/alive" => Route::Alive,
+        "/health/ready" => Route::Ready,
+        "/version" => Route::Version,
         TRUST_ISSUERS => Route::TrustIssuers,
         _ => {
             if let Some(rest) = path
