@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use portcullis::endpoint::logout::{BackchannelLogout, LogoutNotifier};
-use portcullis::token::pkce::s256_challenge;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Every route with the methods it allows.
 const ROUTES: &[(&str, &[&str])] = &[
@@ -141,46 +140,6 @@ async fn head_is_get_without_a_body_and_discovery_is_served() {
     let head = h.send("HEAD", "/.well-known/jwks.json", &[], "").await;
     assert_eq!(head.status(), 200);
     assert!(head.body().is_empty());
-}
-
-async fn create_client(h: &mut Http, body: Value) -> (String, String) {
-    let resp = h.json("POST", "/admin/clients", &body).await;
-    assert_eq!(resp.status(), 201, "{:?}", body_json(&resp));
-    let c = body_json(&resp);
-    (
-        c["client_id"].as_str().unwrap().to_owned(),
-        c["client_secret"].as_str().unwrap_or_default().to_owned(),
-    )
-}
-
-fn basic_auth(id: &str, secret: &str) -> String {
-    use base64::Engine as _;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
-}
-
-fn web_client_json() -> Value {
-    json!({
-        "client_name": "web",
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "redirect_uris": [REDIRECT],
-        "scope": "openid offline_access profile",
-        "post_logout_redirect_uris": ["https://app.example.com/bye"],
-        "frontchannel_logout_uri": "https://app.example.com/fc",
-        "frontchannel_logout_session_required": true,
-        "backchannel_logout_uri": "https://app.example.com/bc",
-    })
-}
-
-fn authorize_uri(client_id: &str) -> String {
-    let ch = s256_challenge(VERIFIER);
-    let q = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(code_flow(client_id, &ch))
-        .finish();
-    format!("/oauth2/auth?{q}")
 }
 
 /// Runs the flow as a browser and a login/consent app would; answers the code.

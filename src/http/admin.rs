@@ -12,7 +12,7 @@ use crate::endpoint::clients::{ClientRequest, CreatedClient};
 use crate::endpoint::url_query::append_query;
 use crate::error::Error;
 use crate::model::ClientLifespans;
-use crate::storage::ClientQuery;
+use crate::storage::{ClientPage, ClientQuery};
 use crate::Params;
 
 /// A client as the admin API shows it, with the clear secret when there is one to show
@@ -35,6 +35,16 @@ pub(super) fn page_size(params: &Params) -> Result<usize, Error> {
     positive(params, "page_size")
 }
 
+/// Hydra v1's `offset`: a non-negative integer, 0 when absent.
+fn offset(params: &Params) -> Result<usize, Error> {
+    match params.get("offset")? {
+        None => Ok(0),
+        Some(s) => s
+            .parse::<usize>()
+            .map_err(|_| Error::invalid_request("The offset must be a non-negative integer.")),
+    }
+}
+
 /// A parameter that must be a positive integer when present; 0 when absent.
 pub(super) fn positive(params: &Params, name: &str) -> Result<usize, Error> {
     match params.get(name)? {
@@ -47,12 +57,14 @@ pub(super) fn positive(params: &Params, name: &str) -> Result<usize, Error> {
 
 /// Adds Hydra's pagination `Link` header: `rel="first"`, and `rel="next"` with the next
 /// page token when there is one. The URLs are the request's path and query with
-/// `page_token` replaced.
+/// `page_token` replaced (and Hydra v1's `offset` dropped: the token continues after it).
 pub(super) fn link_header(resp: &mut Response<Bytes>, req: &Request<Bytes>, next: Option<&str>) {
     let params = body::query(req).unwrap_or_default();
     let url = |token: Option<&str>| {
         let mut url = req.uri().path().to_owned();
-        let kept = params.pairs().filter(|(k, _)| *k != "page_token");
+        let kept = params
+            .pairs()
+            .filter(|(k, _)| !matches!(*k, "page_token" | "offset"));
         append_query(&mut url, kept.chain(token.map(|t| ("page_token", t))));
         url
     };
@@ -82,17 +94,59 @@ impl Server {
             return Ok(client_reply(StatusCode::CREATED, &created));
         }
         let params = body::query(req)?;
+        // Hydra v1 pages with `limit` and `offset`; v2 with `page_size` and `page_token`.
+        let page_size = match (page_size(&params)?, positive(&params, "limit")?) {
+            (n, 0) | (0, n) => n,
+            _ => {
+                return Err(Error::invalid_request(
+                    "Give one of the 'page_size' and 'limit' parameters, not both.",
+                )
+                .into())
+            }
+        };
         let query = ClientQuery {
-            page_size: page_size(&params)?,
+            page_size,
             page_token: params.get("page_token")?.map(str::to_owned),
             client_name: params.get("client_name")?.map(str::to_owned),
             owner: params.get("owner")?.map(str::to_owned),
         };
-        let page = self.provider.list_clients(&query).await?;
+        let page = match offset(&params)? {
+            0 => self.provider.list_clients(&query).await?,
+            n => self.skip_clients(query.clone(), n).await?,
+        };
         let items: Vec<Value> = page.clients.iter().map(|c| c.to_public_json()).collect();
         let mut resp = response::json(StatusCode::OK, &items);
         link_header(&mut resp, req, page.next_page_token.as_deref());
         Ok(resp)
+    }
+
+    /// The page of `query` after skipping `offset` clients, paging through the ones
+    /// skipped (at most 500 a page).
+    async fn skip_clients(&self, query: ClientQuery, offset: usize) -> Result<ClientPage, Error> {
+        let mut left = offset;
+        let mut token = query.page_token.clone();
+        while left > 0 {
+            let skipped = ClientQuery {
+                page_size: left.min(500),
+                page_token: token,
+                ..query.clone()
+            };
+            let page = self.provider.list_clients(&skipped).await?;
+            left = left.saturating_sub(page.clients.len());
+            token = page.next_page_token;
+            if token.is_none() {
+                return Ok(ClientPage {
+                    clients: Vec::new(),
+                    next_page_token: None,
+                });
+            }
+        }
+        self.provider
+            .list_clients(&ClientQuery {
+                page_token: token,
+                ..query
+            })
+            .await
     }
 
     /// `GET|PUT|PATCH|DELETE /admin/clients/{id}`.

@@ -48,6 +48,15 @@
 //! | GET, POST | `/admin/trust/grants/jwt-bearer/issuers` | list (paginated, `Link`, `issuer` filter) / trust an issuer (201) |
 //! | GET, DELETE | `/admin/trust/grants/jwt-bearer/issuers/{id}` | get / delete (204) a trust relationship |
 //!
+//! Hydra v1's admin paths (`/clients`, `/oauth2/auth/requests/login/{challenge}/accept`,
+//! `/oauth2/introspect`, …; `seeds/001`) are served on the admin API as the v2 routes
+//! they became, their path ids moved into the v2 query: `/clients/{id}` is
+//! `/admin/clients/{id}`, `PUT /oauth2/auth/requests/login/{challenge}/accept` is
+//! `PUT /admin/oauth2/auth/requests/login/accept?login_challenge={challenge}`, `DELETE
+//! /oauth2/auth/sessions/consent/{user}[/{client}]` revokes the user's consents (all, or
+//! the client's), `DELETE /oauth2/auth/sessions/login/{user}` ends the user's login
+//! sessions, and `GET /clients` takes v1's `limit` and `offset`.
+//!
 //! Both:
 //!
 //! | method | path | |
@@ -86,6 +95,7 @@ mod response;
 mod routes;
 mod tokens;
 mod trust;
+mod v1;
 
 pub use cors::CorsOptions;
 use routes::{Api, Route};
@@ -210,6 +220,14 @@ impl Server {
     }
 
     async fn serve(&self, mut req: Request<Bytes>, api: Api) -> Response<Bytes> {
+        // Hydra v1's paths are admin paths: the public listener does not know them.
+        if api != Api::Public && routes::route(req.uri().path()).is_none() {
+            match v1::rewrite(&mut req) {
+                None => return response::finish(response::not_found()),
+                Some(Err(Fail(r))) => return response::finish(*r),
+                Some(Ok(())) => {}
+            }
+        }
         let route = match routes::route(req.uri().path()) {
             None => return response::finish(response::not_found()),
             Some(Err(e)) => return response::finish(response::error(&e)),

@@ -116,15 +116,9 @@ pub fn web_client() -> ClientRequest {
 }
 
 pub fn basic(client: &CreatedClient) -> String {
-    use base64::Engine as _;
-    let raw = format!(
-        "{}:{}",
-        client.client.client_id,
-        client.client_secret.as_deref().unwrap_or_default()
-    );
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
+    basic_auth(
+        &client.client.client_id,
+        client.client_secret.as_deref().unwrap_or_default(),
     )
 }
 
@@ -547,6 +541,62 @@ impl Http {
         }
         self.send("POST", uri, &headers, body.to_owned()).await
     }
+}
+
+/// Creates a client with a POST of `body` to `path` (v2's `/admin/clients` or v1's
+/// `/clients`): its id and secret.
+pub async fn create_client_at(
+    h: &mut Http,
+    path: &str,
+    body: serde_json::Value,
+) -> (String, String) {
+    let resp = h.json("POST", path, &body).await;
+    assert_eq!(resp.status(), 201, "{:?}", body_json(&resp));
+    let c = body_json(&resp);
+    (
+        c["client_id"].as_str().unwrap().to_owned(),
+        c["client_secret"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// A web client as the admin API takes it: the code flow, refresh, and every logout
+/// channel.
+pub fn web_client_json() -> serde_json::Value {
+    serde_json::json!({
+        "client_name": "web",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "redirect_uris": [REDIRECT],
+        "scope": "openid offline_access profile",
+        "post_logout_redirect_uris": ["https://app.example.com/bye"],
+        "frontchannel_logout_uri": "https://app.example.com/fc",
+        "frontchannel_logout_session_required": true,
+        "backchannel_logout_uri": "https://app.example.com/bc",
+    })
+}
+
+/// `/oauth2/auth` for a [`code_flow`] of `client_id`, with the PKCE challenge of
+/// [`VERIFIER`].
+pub fn authorize_uri(client_id: &str) -> String {
+    let ch = portcullis::token::pkce::s256_challenge(VERIFIER);
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(code_flow(client_id, &ch))
+        .finish();
+    format!("/oauth2/auth?{q}")
+}
+
+/// Creates a client through `POST /admin/clients`: its id and secret.
+pub async fn create_client(h: &mut Http, body: serde_json::Value) -> (String, String) {
+    create_client_at(h, "/admin/clients", body).await
+}
+
+/// `Authorization: Basic` for a client id and secret (neither needing form-encoding).
+pub fn basic_auth(id: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
 }
 
 /// The body as JSON.
