@@ -66,23 +66,17 @@ pub(super) fn rewrite(req: &mut Request<Bytes>) -> Option<Result<(), Fail>> {
         target.params.iter().map(|(k, v)| (*k, v.as_str())),
     );
     let mut parts = req.uri().clone().into_parts();
-    parts.path_and_query = match path_and_query.parse() {
-        Ok(pq) => Some(pq),
-        Err(_) => {
-            return Some(Err(
-                Error::invalid_request("The request URI is not valid.").into()
-            ))
+    let uri = path_and_query.parse().ok().and_then(|pq| {
+        parts.path_and_query = Some(pq);
+        Uri::from_parts(parts).ok()
+    });
+    Some(match uri {
+        Some(uri) => {
+            *req.uri_mut() = uri;
+            Ok(())
         }
-    };
-    *req.uri_mut() = match Uri::from_parts(parts) {
-        Ok(uri) => uri,
-        Err(_) => {
-            return Some(Err(
-                Error::invalid_request("The request URI is not valid.").into()
-            ))
-        }
-    };
-    Some(Ok(()))
+        None => Err(Error::invalid_request("The request URI is not valid.").into()),
+    })
 }
 
 fn target(method: &Method, path: &str) -> Option<Result<Target, Fail>> {
