@@ -207,8 +207,9 @@ impl Server {
     }
 
     /// Serves the admin API (clients, login / consent / logout challenges, sessions,
-    /// introspection, token deletion, flush, JWT-bearer trust relationships) and the
-    /// health and version probes. Public paths are `404` here. Mount it where only
+    /// introspection, token deletion, flush, JWT-bearer trust relationships), Hydra v1's
+    /// admin paths for the same, and the health and version probes. Public paths are
+    /// `404` here. Mount it where only
     /// trusted callers reach it.
     pub async fn admin(&self, req: Request<Bytes>) -> Response<Bytes> {
         self.serve(req, Api::Admin).await
