@@ -24,47 +24,58 @@ fn next_link(page: &http::Response<bytes::Bytes>) -> String {
         .to_owned()
 }
 
+/// Starts a code flow for `client_id` in the browser; its login challenge, URL-encoded.
+async fn login_challenge(h: &mut Http, client_id: &str) -> String {
+    let to = location(&h.get(&authorize_uri(client_id)).await);
+    urlencode(&query_param(&to, "login_challenge").unwrap())
+}
+
+/// An app's answer: a PUT of `body` to `path`; where it sends the browser.
+async fn answer(h: &mut Http, path: &str, body: Value) -> String {
+    let resp = h.json("PUT", path, &body).await;
+    assert_eq!(resp.status(), 200, "{:?}", body_json(&resp));
+    body_json(&resp)["redirect_to"].as_str().unwrap().to_owned()
+}
+
+/// The browser follows `redirect_to`; where the server sends it next.
+async fn follow(h: &mut Http, redirect_to: &str) -> String {
+    location(&h.get(&local(redirect_to)).await)
+}
+
 /// The flow as a v1 login and consent app answers it; the code.
 async fn v1_flow(h: &mut Http, client_id: &str, subject: &str) -> String {
-    let to = location(&h.get(&authorize_uri(client_id)).await);
-    let login = urlencode(&query_param(&to, "login_challenge").unwrap());
+    let login = login_challenge(h, client_id).await;
     let lr = h.get(&format!("/oauth2/auth/requests/login/{login}")).await;
     assert_eq!(lr.status(), 200, "{:?}", body_json(&lr));
     let lr = body_json(&lr);
     assert_eq!(lr["client"]["client_id"], client_id);
     assert_eq!(lr["skip"], false);
-    let resp = h
-        .json(
-            "PUT",
-            &format!("/oauth2/auth/requests/login/{login}/accept"),
-            &json!({ "subject": subject, "remember": true }),
-        )
-        .await;
-    assert_eq!(resp.status(), 200, "{:?}", body_json(&resp));
-    let redirect_to = body_json(&resp)["redirect_to"].as_str().unwrap().to_owned();
+    let redirect_to = answer(
+        h,
+        &format!("/oauth2/auth/requests/login/{login}/accept"),
+        json!({ "subject": subject, "remember": true }),
+    )
+    .await;
 
     // Handled: the v1 path answers 410 with where the browser went, as v2 does.
     let again = h.get(&format!("/oauth2/auth/requests/login/{login}")).await;
     assert_eq!(again.status(), 410);
     assert_eq!(body_json(&again)["redirect_to"], redirect_to.as_str());
 
-    let to = location(&h.get(&local(&redirect_to)).await);
+    let to = follow(h, &redirect_to).await;
     let consent = urlencode(&query_param(&to, "consent_challenge").unwrap());
     let cr = h
         .get(&format!("/oauth2/auth/requests/consent/{consent}"))
         .await;
     assert_eq!(cr.status(), 200);
     assert_eq!(body_json(&cr)["subject"], subject);
-    let resp = h
-        .json(
-            "PUT",
-            &format!("/oauth2/auth/requests/consent/{consent}/accept"),
-            &json!({ "grant_scope": ["openid", "offline_access"], "remember": true }),
-        )
-        .await;
-    assert_eq!(resp.status(), 200, "{:?}", body_json(&resp));
-    let redirect_to = body_json(&resp)["redirect_to"].as_str().unwrap().to_owned();
-    let to = location(&h.get(&local(&redirect_to)).await);
+    let redirect_to = answer(
+        h,
+        &format!("/oauth2/auth/requests/consent/{consent}/accept"),
+        json!({ "grant_scope": ["openid", "offline_access"], "remember": true }),
+    )
+    .await;
+    let to = follow(h, &redirect_to).await;
     assert!(to.starts_with(REDIRECT), "{to}");
     query_param(&to, "code").unwrap()
 }
@@ -115,18 +126,14 @@ async fn v1_rejections_reach_the_client() {
     let f = fixture().await;
     let mut h = Http::new(&f.provider);
     let (id, _) = create(&mut h, web_client_json()).await;
-    let to = location(&h.get(&authorize_uri(&id)).await);
-    let login = urlencode(&query_param(&to, "login_challenge").unwrap());
-    let resp = h
-        .json(
-            "PUT",
-            &format!("/oauth2/auth/requests/login/{login}/reject"),
-            &json!({ "error": "access_denied", "error_description": "No." }),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    let redirect_to = body_json(&resp)["redirect_to"].as_str().unwrap().to_owned();
-    let to = location(&h.get(&local(&redirect_to)).await);
+    let login = login_challenge(&mut h, &id).await;
+    let redirect_to = answer(
+        &mut h,
+        &format!("/oauth2/auth/requests/login/{login}/reject"),
+        json!({ "error": "access_denied", "error_description": "No." }),
+    )
+    .await;
+    let to = follow(&mut h, &redirect_to).await;
     assert!(to.starts_with(REDIRECT), "{to}");
     assert_eq!(query_param(&to, "error").as_deref(), Some("access_denied"));
 
@@ -213,33 +220,23 @@ async fn v1_consent_and_login_sessions_by_user() {
     let (a, _) = create(&mut h, web_client_json()).await;
     let (b, _) = create(&mut h, web_client_json()).await;
     v1_flow(&mut h, &a, "erin").await;
-    // The same browser: its login is remembered, so only consent is asked for b.
-    let to = location(&h.get(&authorize_uri(&b)).await);
-    let login = urlencode(&query_param(&to, "login_challenge").unwrap());
-    let resp = h
-        .json(
-            "PUT",
-            &format!("/oauth2/auth/requests/login/{login}/accept"),
-            &json!({ "subject": "erin" }),
-        )
-        .await;
-    let to = location(
-        &h.get(&local(body_json(&resp)["redirect_to"].as_str().unwrap()))
-            .await,
-    );
+    // The same browser, for b: its login is remembered, its consent for b is asked.
+    let login = login_challenge(&mut h, &b).await;
+    let redirect_to = answer(
+        &mut h,
+        &format!("/oauth2/auth/requests/login/{login}/accept"),
+        json!({ "subject": "erin" }),
+    )
+    .await;
+    let to = follow(&mut h, &redirect_to).await;
     let consent = urlencode(&query_param(&to, "consent_challenge").unwrap());
-    let resp = h
-        .json(
-            "PUT",
-            &format!("/oauth2/auth/requests/consent/{consent}/accept"),
-            &json!({ "grant_scope": ["openid"], "remember": true }),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    let to = location(
-        &h.get(&local(body_json(&resp)["redirect_to"].as_str().unwrap()))
-            .await,
-    );
+    let redirect_to = answer(
+        &mut h,
+        &format!("/oauth2/auth/requests/consent/{consent}/accept"),
+        json!({ "grant_scope": ["openid"], "remember": true }),
+    )
+    .await;
+    let to = follow(&mut h, &redirect_to).await;
     assert!(to.starts_with(REDIRECT), "{to}");
 
     let list = body_json(&h.get("/oauth2/auth/sessions/consent/erin").await);
@@ -277,8 +274,7 @@ async fn v1_consent_and_login_sessions_by_user() {
             .status(),
         204
     );
-    let to = location(&h.get(&authorize_uri(&a)).await);
-    let login = urlencode(&query_param(&to, "login_challenge").unwrap());
+    let login = login_challenge(&mut h, &a).await;
     let lr = body_json(&h.get(&format!("/oauth2/auth/requests/login/{login}")).await);
     assert_eq!(lr["skip"], false);
     assert_eq!(

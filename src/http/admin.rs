@@ -112,7 +112,7 @@ impl Server {
         };
         let page = match offset(&params)? {
             0 => self.provider.list_clients(&query).await?,
-            n => self.skip_clients(query.clone(), n).await?,
+            n => self.skip_clients(query, n).await?,
         };
         let items: Vec<Value> = page.clients.iter().map(|c| c.to_public_json()).collect();
         let mut resp = response::json(StatusCode::OK, &items);
@@ -121,13 +121,13 @@ impl Server {
     }
 
     /// The page of `query` after skipping `offset` clients, paging through the ones
-    /// skipped (at most 500 a page).
+    /// skipped (as many a page as the store gives).
     async fn skip_clients(&self, query: ClientQuery, offset: usize) -> Result<ClientPage, Error> {
         let mut left = offset;
         let mut token = query.page_token.clone();
         while left > 0 {
             let skipped = ClientQuery {
-                page_size: left.min(500),
+                page_size: left,
                 page_token: token,
                 ..query.clone()
             };

@@ -209,8 +209,7 @@ impl Server {
     /// Serves the admin API (clients, login / consent / logout challenges, sessions,
     /// introspection, token deletion, flush, JWT-bearer trust relationships), Hydra v1's
     /// admin paths for the same, and the health and version probes. Public paths are
-    /// `404` here. Mount it where only
-    /// trusted callers reach it.
+    /// `404` here. Mount it where only trusted callers reach it.
     pub async fn admin(&self, req: Request<Bytes>) -> Response<Bytes> {
         self.serve(req, Api::Admin).await
     }
@@ -221,15 +220,16 @@ impl Server {
     }
 
     async fn serve(&self, mut req: Request<Bytes>, api: Api) -> Response<Bytes> {
+        let mut route = routes::route(req.uri().path());
         // Hydra v1's paths are admin paths: the public listener does not know them.
-        if api != Api::Public && routes::route(req.uri().path()).is_none() {
+        if route.is_none() && api != Api::Public {
             match v1::rewrite(&mut req) {
-                None => return response::finish(response::not_found()),
+                None => {}
                 Some(Err(Fail(r))) => return response::finish(*r),
-                Some(Ok(())) => {}
+                Some(Ok(())) => route = routes::route(req.uri().path()),
             }
         }
-        let route = match routes::route(req.uri().path()) {
+        let route = match route {
             None => return response::finish(response::not_found()),
             Some(Err(e)) => return response::finish(response::error(&e)),
             Some(Ok(r)) => r,

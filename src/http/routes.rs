@@ -124,7 +124,7 @@ impl Route {
 }
 
 /// One decoded, non-empty path segment without a raw `/`.
-fn id(raw: &str) -> Option<Result<String, Error>> {
+pub(super) fn id(raw: &str) -> Option<Result<String, Error>> {
     if raw.is_empty() || raw.contains('/') {
         return None;
     }

@@ -18,7 +18,7 @@
 use bytes::Bytes;
 use http::{Method, Request, Uri};
 
-use super::body::path_segment;
+use super::routes::id as segment;
 use super::{response, Fail};
 use crate::endpoint::url_query::append_query;
 use crate::error::Error;
@@ -41,11 +41,6 @@ impl Target {
         self.params.push((name, value));
         self
     }
-}
-
-/// One decoded, non-empty path segment (`None`: the path has another shape).
-fn segment(raw: &str) -> Option<Result<String, Error>> {
-    (!raw.is_empty() && !raw.contains('/')).then(|| path_segment(raw))
 }
 
 /// Rewrites `req` in place if its path is one of Hydra v1's admin paths: `None` if it is
