@@ -5,6 +5,7 @@ pub mod challenges;
 pub mod client_auth;
 pub mod clients;
 pub mod discovery;
+pub(crate) mod html;
 pub mod introspect;
 pub mod logout;
 pub mod params;

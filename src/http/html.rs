@@ -10,7 +10,8 @@ use http::header::ACCEPT;
 use http::{HeaderMap, Response, StatusCode};
 use sha2::{Digest, Sha256};
 
-use super::response::{self, escape, PAGE_CSP};
+use super::response::{self, PAGE_CSP};
+use crate::endpoint::html::escape;
 use crate::error::Error;
 
 /// Whether the caller prefers JSON to HTML (an API client rather than a browser).

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use crate::endpoint::html::escape;
 use crate::endpoint::url_query::{append_query, encode_pairs};
 use crate::error::Error;
 use crate::model::ResponseMode;
@@ -121,21 +122,6 @@ impl FormPost {
              frame-ancestors 'none'; base-uri 'none'"
         )
     }
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Encodes response parameters for the client in the response mode. `redirect_uri` is
