@@ -1,19 +1,28 @@
-//! Model-based property test: random sequences of operations run against the engine and
-//! a small reference model, on MemoryStore, SledStore and (when a server is named)
-//! PostgresStore. Invariants: a revoked or
-//! expired token never introspects active; a code redeems at most once; refresh reuse
+//! Model-based property test: random sequences of operations (client_credentials,
+//! JWT-bearer, code issue and exchange, refresh, revoke, clock, flush, client deletion)
+//! run against the engine and a small reference model, on MemoryStore, SledStore and
+//! (when a server is named) PostgresStore. Invariants: a revoked or expired token never
+//! introspects active; a code redeems at most once; refresh reuse
 //! revokes its family (after the rotation grace period, when a case has one); scopes
 //! never widen; a deleted client's tokens are inactive.
 
 mod common;
 
+use common::signing_keys::{es256, fresh_jti, sign, Key};
 use common::*;
 use portcullis::clock::MockClock;
 use portcullis::storage::{MemoryStore, SledStore, Storage};
-use portcullis::{Config, CreatedClient, IntrospectRequest, Provider, RevokeRequest, TokenRequest};
+use portcullis::{
+    Config, CreatedClient, IntrospectRequest, Provider, RevokeRequest, TokenRequest, TrustRequest,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
+use serde_json::json;
 use time::Duration;
+
+/// The issuer trusted for JWT-bearer grants, and the grant's type.
+const IDP: &str = "https://idp.example.com";
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// The rotation grace period of the cases that have one (seconds).
 const GRACE: i64 = 60;
@@ -22,19 +31,39 @@ const GRACE: i64 = 60;
 /// a client retrying.
 #[derive(Debug, Clone)]
 enum Op {
-    ClientCredentials { client: usize },
-    IssueCode { client: usize },
-    Exchange { code: usize },
-    Refresh { token: Option<usize>, narrow: bool },
-    Revoke { token: usize },
-    Advance { seconds: i64 },
+    ClientCredentials {
+        client: usize,
+    },
+    /// An RFC 7523 grant: an assertion about `alice` from the trusted issuer.
+    JwtBearer {
+        client: usize,
+    },
+    IssueCode {
+        client: usize,
+    },
+    Exchange {
+        code: usize,
+    },
+    Refresh {
+        token: Option<usize>,
+        narrow: bool,
+    },
+    Revoke {
+        token: usize,
+    },
+    Advance {
+        seconds: i64,
+    },
     Flush,
-    DeleteClient { client: usize },
+    DeleteClient {
+        client: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (0..2usize).prop_map(|client| Op::ClientCredentials { client }),
+        2 => (0..2usize).prop_map(|client| Op::JwtBearer { client }),
         3 => (0..2usize).prop_map(|client| Op::IssueCode { client }),
         4 => any::<usize>().prop_map(|code| Op::Exchange { code }),
         4 => (any::<usize>(), any::<bool>()).prop_map(|(token, narrow)| Op::Refresh { token: Some(token), narrow }),
@@ -134,6 +163,8 @@ struct World {
     provider: Provider,
     clock: MockClock,
     clients: Vec<CreatedClient>,
+    /// The key of the issuer trusted for JWT-bearer grants about any subject.
+    idp: Key,
 }
 
 impl World {
@@ -172,12 +203,29 @@ async fn world(store: impl Storage, (grace, max_reuses): (i64, u32)) -> World {
         .unwrap();
     let mut clients = Vec::new();
     for _ in 0..2 {
-        clients.push(provider.create_client(web_client()).await.unwrap());
+        let mut client = web_client();
+        if let Some(grants) = client.grant_types.as_mut() {
+            grants.push(JWT_BEARER.into());
+        }
+        clients.push(provider.create_client(client).await.unwrap());
     }
+    let idp = es256(Some("idp-1"));
+    provider
+        .trust_jwt_grant_issuer(TrustRequest {
+            issuer: Some(IDP.into()),
+            allow_any_subject: Some(true),
+            scope: Some(vec!["read".into()]),
+            jwk: Some(idp.jwk.clone()),
+            expires_at: Some(provider.now() + Duration::days(365)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     World {
         provider,
         clock,
         clients,
+        idp,
     }
 }
 
@@ -196,6 +244,29 @@ async fn run(w: &World, (grace, max_reuses): (i64, u32), ops: &[Op]) -> Result<(
                     .await;
                 prop_assert_eq!(r.is_ok(), !m.deleted[*client], "cc for a deleted client");
                 if let Ok(r) = r {
+                    let g = m.new_grant(&["read"]);
+                    m.push(r.access_token, Kind::Access, *client, g, 3600);
+                }
+            }
+            Op::JwtBearer { client } => {
+                let assertion = sign(
+                    &w.idp,
+                    &json!({
+                        "iss": IDP, "sub": "alice", "aud": format!("{ISSUER}/oauth2/token"),
+                        "iat": m.now, "exp": m.now + 300, "jti": fresh_jti(),
+                    }),
+                );
+                let body = format!(
+                    "grant_type={}&assertion={assertion}&scope=read",
+                    urlencode(JWT_BEARER)
+                );
+                let r = w.token(&body, *client).await;
+                prop_assert_eq!(r.is_ok(), !m.deleted[*client], "jwt-bearer: {:?}", r);
+                if let Ok(r) = r {
+                    prop_assert!(
+                        r.refresh_token.is_none(),
+                        "jwt-bearer issued a refresh token"
+                    );
                     let g = m.new_grant(&["read"]);
                     m.push(r.access_token, Kind::Access, *client, g, 3600);
                 }
