@@ -1,5 +1,5 @@
 //! Model-based property test: random sequences of operations (client_credentials,
-//! JWT-bearer, code issue and exchange, refresh, revoke, clock, flush, client deletion)
+//! JWT-bearer, implicit, code issue and exchange, refresh, revoke, clock, flush, client deletion)
 //! run against the engine and a small reference model, on MemoryStore, SledStore and
 //! (when a server is named) PostgresStore. Invariants: a revoked or expired token never
 //! introspects active; a code redeems at most once; refresh reuse
@@ -13,7 +13,8 @@ use common::*;
 use portcullis::clock::MockClock;
 use portcullis::storage::{MemoryStore, SledStore, Storage};
 use portcullis::{
-    Config, CreatedClient, IntrospectRequest, Provider, RevokeRequest, TokenRequest, TrustRequest,
+    AuthorizeOutcome, Config, CreatedClient, IntrospectRequest, Provider, RevokeRequest,
+    TokenRequest, TrustRequest,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
@@ -36,6 +37,10 @@ enum Op {
     },
     /// An RFC 7523 grant: an assertion about `alice` from the trusted issuer.
     JwtBearer {
+        client: usize,
+    },
+    /// The implicit grant (`response_type=token`) through login and consent.
+    Implicit {
         client: usize,
     },
     IssueCode {
@@ -64,6 +69,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (0..2usize).prop_map(|client| Op::ClientCredentials { client }),
         2 => (0..2usize).prop_map(|client| Op::JwtBearer { client }),
+        2 => (0..2usize).prop_map(|client| Op::Implicit { client }),
         3 => (0..2usize).prop_map(|client| Op::IssueCode { client }),
         4 => any::<usize>().prop_map(|code| Op::Exchange { code }),
         4 => (any::<usize>(), any::<bool>()).prop_map(|(token, narrow)| Op::Refresh { token: Some(token), narrow }),
@@ -179,6 +185,49 @@ impl World {
             .await
     }
 
+    /// An implicit flow for `alice` with scope `read`: the access token in the fragment,
+    /// or `None` when the client is refused (an error page).
+    async fn implicit(&self, client: usize) -> Option<String> {
+        let p = &self.provider;
+        let client_id = self.clients[client].client.client_id.as_str();
+        let mut browser = Browser::new(p);
+        let start = browser
+            .authorize(&[
+                ("client_id", client_id),
+                ("response_type", "token"),
+                ("redirect_uri", REDIRECT),
+                ("scope", "read"),
+                ("state", "st-implicit"),
+            ])
+            .await;
+        let AuthorizeOutcome::Login { challenge, .. } = start else {
+            assert!(
+                matches!(start, AuthorizeOutcome::ErrorPage(_)),
+                "implicit start: {start:?}"
+            );
+            return None;
+        };
+        let to = p
+            .accept_login(&challenge, accept_login("alice", false))
+            .await
+            .unwrap();
+        let AuthorizeOutcome::Consent { challenge, .. } = browser.follow(&to.redirect_to).await
+        else {
+            panic!("expected the consent app");
+        };
+        let to = p
+            .accept_consent(&challenge, accept_consent(&["read"], false))
+            .await
+            .unwrap();
+        let AuthorizeOutcome::Redirect(url) = browser.follow(&to.redirect_to).await else {
+            panic!("expected the redirect to the client");
+        };
+        let params = response_params(&url);
+        assert_eq!(params["state"], "st-implicit");
+        assert!(!params.contains_key("refresh_token"), "{url}");
+        Some(params["access_token"].clone())
+    }
+
     async fn active(&self, token: &str) -> bool {
         let body = format!("token={}", urlencode(token));
         self.provider
@@ -205,8 +254,9 @@ async fn world(store: impl Storage, (grace, max_reuses): (i64, u32)) -> World {
     for _ in 0..2 {
         let mut client = web_client();
         if let Some(grants) = client.grant_types.as_mut() {
-            grants.push(JWT_BEARER.into());
+            grants.extend([JWT_BEARER.into(), "implicit".into()]);
         }
+        client.response_types = Some(vec!["code".into(), "token".into()]);
         clients.push(provider.create_client(client).await.unwrap());
     }
     let idp = es256(Some("idp-1"));
@@ -269,6 +319,14 @@ async fn run(w: &World, (grace, max_reuses): (i64, u32), ops: &[Op]) -> Result<(
                     );
                     let g = m.new_grant(&["read"]);
                     m.push(r.access_token, Kind::Access, *client, g, 3600);
+                }
+            }
+            Op::Implicit { client } => {
+                let r = w.implicit(*client).await;
+                prop_assert_eq!(r.is_some(), !m.deleted[*client], "implicit: {:?}", r);
+                if let Some(token) = r {
+                    let g = m.new_grant(&["read"]);
+                    m.push(token, Kind::Access, *client, g, 3600);
                 }
             }
             Op::IssueCode { client } => {
