@@ -1,12 +1,15 @@
-//! Round-trip properties for the serialised value types: JSON (storage and API), forms,
-//! lifespans and scopes.
+//! Round-trip properties for the serialised value types: JSON (storage and API: token
+//! records, clients, trust relationships, flows, logout flows, sessions, consents,
+//! signing keys, the apps' answers, token responses), forms, response types, lifespans
+//! and scopes.
 
 use std::sync::Arc;
 
 use portcullis::model::{
-    AcceptConsent, AcceptLogin, Client, ClientLifespans, CodeBinding, ConsentClaims,
-    ConsentSession, Lifespan, LoginSession, Pkce, PkceMethod, Scope, Session, TokenKind,
-    TokenRecord, TokenStatus, TrustedIssuer, TrustedKey,
+    AcceptConsent, AcceptLogin, AuthorizationRequest, Client, ClientLifespans, CodeBinding,
+    ConsentClaims, ConsentSession, Flow, FlowState, KeyState, Lifespan, LoginSession, LogoutFlow,
+    LogoutState, OidcContext, Pkce, PkceMethod, Prompt, Rejection, ResponseMode, ResponseType,
+    Scope, Session, StoredKey, TokenKind, TokenRecord, TokenStatus, TrustedIssuer, TrustedKey,
 };
 use portcullis::{Params, TokenResponse};
 use proptest::prelude::*;
@@ -79,10 +82,7 @@ fn record() -> impl Strategy<Value = TokenRecord> {
             any::<u32>(),
         ),
         session(),
-        proptest::option::of((
-            proptest::option::of(text()),
-            proptest::option::of((text(), any::<bool>())),
-        )),
+        proptest::option::of((proptest::option::of(text()), proptest::option::of(pkce()))),
     )
         .prop_map(
             |(
@@ -108,17 +108,242 @@ fn record() -> impl Strategy<Value = TokenRecord> {
                 issued_at,
                 expires_at,
                 session: Arc::new(session),
-                code: code.map(|(redirect_uri, pkce)| CodeBinding {
-                    redirect_uri,
-                    pkce: pkce.map(|(challenge, s256)| Pkce {
-                        challenge,
-                        method: if s256 {
-                            PkceMethod::S256
-                        } else {
-                            PkceMethod::Plain
-                        },
-                    }),
+                code: code.map(|(redirect_uri, pkce)| CodeBinding { redirect_uri, pkce }),
+            },
+        )
+}
+
+fn pkce() -> impl Strategy<Value = Pkce> {
+    (text(), any::<bool>()).prop_map(|(challenge, s256)| Pkce {
+        challenge,
+        method: if s256 {
+            PkceMethod::S256
+        } else {
+            PkceMethod::Plain
+        },
+    })
+}
+
+/// A response type: any non-empty combination of `code`, `token` and `id_token`.
+fn response_type() -> impl Strategy<Value = ResponseType> {
+    (any::<bool>(), any::<bool>(), any::<bool>())
+        .prop_filter("a response type names something", |(c, t, i)| {
+            *c || *t || *i
+        })
+        .prop_map(|(code, token, id_token)| ResponseType {
+            code,
+            token,
+            id_token,
+        })
+}
+
+fn authorization_request() -> impl Strategy<Value = AuthorizationRequest> {
+    (
+        (text(), text(), any::<bool>(), response_type()),
+        prop_oneof![
+            Just(ResponseMode::Query),
+            Just(ResponseMode::Fragment),
+            Just(ResponseMode::FormPost)
+        ],
+        (scope(), proptest::collection::vec(text(), 0..3)),
+        (
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::option::of(pkce()),
+        ),
+        (any::<[bool; 4]>(), proptest::option::of(any::<i64>())),
+        (
+            proptest::collection::vec(text(), 0..3),
+            proptest::option::of(text()),
+            proptest::option::of(claims()),
+            proptest::option::of(text()),
+        ),
+    )
+        .prop_map(
+            |(
+                (client_id, redirect_uri, redirect_uri_given, response_type),
+                response_mode,
+                (scope, audience),
+                (state, nonce, pkce),
+                ([none, login, consent, select_account], max_age),
+                (acr_values, display, id_token_hint_claims, login_hint),
+            )| AuthorizationRequest {
+                client_id,
+                redirect_uri,
+                redirect_uri_given,
+                response_type,
+                response_mode,
+                scope,
+                audience,
+                state,
+                nonce,
+                pkce,
+                prompt: Prompt {
+                    none,
+                    login,
+                    consent,
+                    select_account,
+                },
+                max_age,
+                oidc_context: OidcContext {
+                    ui_locales: acr_values.iter().rev().cloned().collect(),
+                    acr_values,
+                    display,
+                    id_token_hint_claims,
+                    login_hint,
+                    claims_locales: vec![],
+                },
+            },
+        )
+}
+
+fn rejection() -> impl Strategy<Value = Rejection> {
+    (
+        text(),
+        text(),
+        proptest::option::of(text()),
+        proptest::option::of(any::<u16>()),
+    )
+        .prop_map(
+            |(error, error_description, error_hint, status_code)| Rejection {
+                error,
+                error_description,
+                error_hint,
+                status_code,
+            },
+        )
+}
+
+fn flow() -> impl Strategy<Value = Flow> {
+    (
+        (text(), any::<u64>(), 0..5usize),
+        authorization_request(),
+        (text(), any::<i64>(), any::<i64>(), text()),
+        (
+            any::<bool>(),
+            proptest::option::of(text()),
+            proptest::option::of(any::<i64>()),
+        ),
+        proptest::option::of((
+            text(),
+            any::<bool>(),
+            proptest::collection::vec(text(), 0..2),
+        )),
+        (proptest::option::of(text()), any::<bool>()),
+        proptest::option::of((scope(), claims(), any::<bool>(), any::<i64>())),
+        proptest::option::of(rejection()),
+    )
+        .prop_map(
+            |(
+                (id, version, state),
+                request,
+                (request_url, requested_at, expires_at, session_id),
+                (login_skip, known_subject, auth_time),
+                login,
+                (consent_challenge, consent_skip),
+                consent,
+                rejection,
+            )| Flow {
+                id: id.into(),
+                version,
+                state: [
+                    FlowState::LoginRequested,
+                    FlowState::LoginHandled,
+                    FlowState::ConsentRequested,
+                    FlowState::ConsentHandled,
+                    FlowState::Done,
+                ][state],
+                request: Arc::new(request),
+                request_url: request_url.into(),
+                requested_at,
+                expires_at,
+                session_id: session_id.into(),
+                login_skip,
+                known_subject: known_subject.map(Into::into),
+                auth_time,
+                login: login.map(|(subject, remember, amr)| {
+                    Arc::new(AcceptLogin {
+                        subject,
+                        remember,
+                        amr,
+                        ..AcceptLogin::default()
+                    })
                 }),
+                consent_challenge: consent_challenge.map(Into::into),
+                consent_skip,
+                consent: consent.map(|(scope, claims, remember, remember_for)| {
+                    Arc::new(AcceptConsent {
+                        grant_scope: scope.into_vec(),
+                        session: ConsentClaims {
+                            id_token: claims,
+                            ..ConsentClaims::default()
+                        },
+                        remember,
+                        remember_for,
+                        ..AcceptConsent::default()
+                    })
+                }),
+                rejection,
+            },
+        )
+}
+
+fn logout_flow() -> impl Strategy<Value = LogoutFlow> {
+    (
+        (text(), any::<u64>(), 0..4usize),
+        (text(), text(), proptest::option::of(text()), any::<bool>()),
+        (
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            text(),
+            any::<i64>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (id, version, state),
+                (subject, sid, client_id, rp_initiated),
+                (post_logout_redirect_uri, state_param, request_url, expires_at),
+            )| LogoutFlow {
+                id,
+                version,
+                state: [
+                    LogoutState::Requested,
+                    LogoutState::Accepted,
+                    LogoutState::Rejected,
+                    LogoutState::Done,
+                ][state],
+                subject,
+                sid,
+                client_id,
+                rp_initiated,
+                post_logout_redirect_uri,
+                state_param,
+                request_url,
+                expires_at,
+            },
+        )
+}
+
+fn stored_key() -> impl Strategy<Value = StoredKey> {
+    (
+        text(),
+        prop_oneof![Just("ES256"), Just("RS256")],
+        prop_oneof![
+            Just(KeyState::Next),
+            Just(KeyState::Current),
+            any::<i64>().prop_map(|until| KeyState::Retired { until }),
+        ],
+        proptest::collection::vec(any::<u8>(), 0..64),
+        any::<i64>(),
+    )
+        .prop_map(
+            |(kid, alg, state, sealed_private_key, created_at)| StoredKey {
+                kid,
+                alg: alg.into(),
+                state,
+                sealed_private_key,
+                created_at,
             },
         )
 }
@@ -211,6 +436,32 @@ proptest! {
     #[test]
     fn accept_login(subject in text(), remember in any::<bool>(), remember_for in any::<i64>(), amr in proptest::collection::vec(text(), 0..3)) {
         json_round_trip(&AcceptLogin { subject, remember, remember_for, amr, ..Default::default() })?;
+    }
+
+    #[test]
+    fn flows(f in flow()) {
+        json_round_trip(&f)?;
+    }
+
+    #[test]
+    fn logout_flows(f in logout_flow()) {
+        json_round_trip(&f)?;
+    }
+
+    #[test]
+    fn stored_keys(k in stored_key()) {
+        json_round_trip(&k)?;
+    }
+
+    #[test]
+    fn rejections(r in rejection()) {
+        json_round_trip(&r)?;
+    }
+
+    #[test]
+    fn response_types_parse_their_name(rt in response_type()) {
+        prop_assert_eq!(ResponseType::parse(&rt.name()), Some(rt));
+        json_round_trip(&rt)?;
     }
 
     #[test]
