@@ -1,16 +1,17 @@
 //! Model-based property test: random sequences of operations (client_credentials,
-//! JWT-bearer, implicit, code issue and exchange, refresh, revoke, clock, flush, client deletion)
-//! run against the engine and a small reference model, on MemoryStore, SledStore and
-//! (when a server is named) PostgresStore. Invariants: a revoked or expired token never
-//! introspects active; a code redeems at most once; refresh reuse
-//! revokes its family (after the rotation grace period, when a case has one); scopes
-//! never widen; a deleted client's tokens are inactive.
+//! JWT-bearer, implicit, code issue and exchange, refresh, revoke, clock, flush, client
+//! deletion) run against the engine and a small reference model, on MemoryStore,
+//! SledStore and (when a server is named) PostgresStore. Invariants: a revoked or expired
+//! token never introspects active; a code redeems at most once; refresh reuse revokes its
+//! family (after the rotation grace period, when a case has one); scopes never widen; a
+//! deleted client's tokens are inactive.
 
 mod common;
 
 use common::signing_keys::{es256, fresh_jti, sign, Key};
 use common::*;
 use portcullis::clock::MockClock;
+use portcullis::grant::jwt_bearer::GRANT_TYPE as JWT_BEARER;
 use portcullis::storage::{MemoryStore, SledStore, Storage};
 use portcullis::{
     AuthorizeOutcome, Config, CreatedClient, IntrospectRequest, Provider, RevokeRequest,
@@ -21,9 +22,8 @@ use proptest::test_runner::{Config as RunnerConfig, TestRunner};
 use serde_json::json;
 use time::Duration;
 
-/// The issuer trusted for JWT-bearer grants, and the grant's type.
+/// The issuer trusted for JWT-bearer grants.
 const IDP: &str = "https://idp.example.com";
-const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// The rotation grace period of the cases that have one (seconds).
 const GRACE: i64 = 60;
@@ -155,6 +155,13 @@ impl Model {
             revoked: false,
             present: true,
         });
+    }
+
+    /// An access token of a new grant with scope `read` (client_credentials, JWT-bearer,
+    /// implicit), valid for the default hour.
+    fn push_read_grant(&mut self, token: String, client: usize) {
+        let g = self.new_grant(&["read"]);
+        self.push(token, Kind::Access, client, g, 3600);
     }
 
     fn pick(&self, kind: Kind, i: usize) -> Option<usize> {
@@ -294,8 +301,7 @@ async fn run(w: &World, (grace, max_reuses): (i64, u32), ops: &[Op]) -> Result<(
                     .await;
                 prop_assert_eq!(r.is_ok(), !m.deleted[*client], "cc for a deleted client");
                 if let Ok(r) = r {
-                    let g = m.new_grant(&["read"]);
-                    m.push(r.access_token, Kind::Access, *client, g, 3600);
+                    m.push_read_grant(r.access_token, *client);
                 }
             }
             Op::JwtBearer { client } => {
@@ -317,16 +323,14 @@ async fn run(w: &World, (grace, max_reuses): (i64, u32), ops: &[Op]) -> Result<(
                         r.refresh_token.is_none(),
                         "jwt-bearer issued a refresh token"
                     );
-                    let g = m.new_grant(&["read"]);
-                    m.push(r.access_token, Kind::Access, *client, g, 3600);
+                    m.push_read_grant(r.access_token, *client);
                 }
             }
             Op::Implicit { client } => {
                 let r = w.implicit(*client).await;
                 prop_assert_eq!(r.is_some(), !m.deleted[*client], "implicit: {:?}", r);
                 if let Some(token) = r {
-                    let g = m.new_grant(&["read"]);
-                    m.push(token, Kind::Access, *client, g, 3600);
+                    m.push_read_grant(token, *client);
                 }
             }
             Op::IssueCode { client } => {

@@ -153,7 +153,7 @@ fn authorization_request() -> impl Strategy<Value = AuthorizationRequest> {
         ),
         (any::<[bool; 4]>(), proptest::option::of(any::<i64>())),
         (
-            proptest::collection::vec(text(), 0..3),
+            [(); 3].map(|()| proptest::collection::vec(text(), 0..3)),
             proptest::option::of(text()),
             proptest::option::of(claims()),
             proptest::option::of(text()),
@@ -166,7 +166,12 @@ fn authorization_request() -> impl Strategy<Value = AuthorizationRequest> {
                 (scope, audience),
                 (state, nonce, pkce),
                 ([none, login, consent, select_account], max_age),
-                (acr_values, display, id_token_hint_claims, login_hint),
+                (
+                    [acr_values, ui_locales, claims_locales],
+                    display,
+                    id_token_hint_claims,
+                    login_hint,
+                ),
             )| AuthorizationRequest {
                 client_id,
                 redirect_uri,
@@ -186,12 +191,12 @@ fn authorization_request() -> impl Strategy<Value = AuthorizationRequest> {
                 },
                 max_age,
                 oidc_context: OidcContext {
-                    ui_locales: acr_values.iter().rev().cloned().collect(),
                     acr_values,
                     display,
                     id_token_hint_claims,
                     login_hint,
-                    claims_locales: vec![],
+                    ui_locales,
+                    claims_locales,
                 },
             },
         )
