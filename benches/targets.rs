@@ -99,11 +99,10 @@ struct Timed {
 
 impl Timed {
     fn new(inner: Arc<dyn KeySigner>) -> Self {
-        let (nanos, count) = (AtomicU64::new(0), AtomicU64::new(0));
         Timed {
             inner,
-            nanos,
-            count,
+            nanos: AtomicU64::new(0),
+            count: AtomicU64::new(0),
         }
     }
 
