@@ -635,6 +635,12 @@ async fn handled_challenges_cannot_be_answered_twice_and_verifiers_are_single_us
         Challenge::Handled(to.clone())
     );
 
+    let login_verifier = to
+        .redirect_to
+        .split("login_verifier=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
     let out = b.follow(&to.redirect_to).await;
     let consent = consent_challenge(&out);
     assert!(
@@ -644,6 +650,20 @@ async fn handled_challenges_cannot_be_answered_twice_and_verifiers_are_single_us
         ),
         "verifier reused"
     );
+    // Each handle of the flow is good for its own use only.
+    assert_eq!(
+        f.provider
+            .consent_request(&login_verifier)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::NotFound
+    );
+    let consent_as_verifier = format!("{ISSUER}/oauth2/auth?consent_verifier={consent}");
+    assert!(matches!(
+        b.follow(&consent_as_verifier).await,
+        AuthorizeOutcome::ErrorPage(_)
+    ));
     let to = f
         .provider
         .accept_consent(&consent, accept_consent(&["openid"], false))
@@ -675,14 +695,27 @@ async fn handled_challenges_cannot_be_answered_twice_and_verifiers_are_single_us
             .code(),
         ErrorCode::NotFound
     );
-    let forged = format!(
-        "{ISSUER}/oauth2/auth?login_verifier={login}.{}",
-        "A".repeat(43)
+    // A secret of the right shape for the right flow, but not the one it kept.
+    for (name, length) in [
+        ("login_verifier", 22),
+        ("consent_verifier", 22),
+        ("login_verifier", 43),
+    ] {
+        let forged = format!("{ISSUER}/oauth2/auth?{name}={login}.{}", "A".repeat(length));
+        assert!(matches!(
+            b.follow(&forged).await,
+            AuthorizeOutcome::ErrorPage(_)
+        ));
+    }
+    let wrong_secret = format!("{login}.{}", "A".repeat(22));
+    assert_eq!(
+        f.provider
+            .consent_request(&wrong_secret)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::NotFound
     );
-    assert!(matches!(
-        b.follow(&forged).await,
-        AuthorizeOutcome::ErrorPage(_)
-    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

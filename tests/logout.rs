@@ -112,6 +112,17 @@ async fn op_initiated_logout_ends_the_session_and_notifies_clients() {
             .code(),
         ErrorCode::Conflict
     );
+    // Reading the handled request answers the same redirect; a verifier of the right
+    // shape for this logout, but not the one it kept, ends nothing.
+    assert_eq!(
+        f.provider.logout_request(&challenge).await.unwrap(),
+        Challenge::Handled(to.clone())
+    );
+    let forged = format!("{challenge}.{}", "A".repeat(22));
+    assert!(matches!(
+        logout(&f, &[("logout_verifier", &forged)], None).await,
+        LogoutOutcome::ErrorPage(_)
+    ));
     let LogoutOutcome::LoggedOut(done) = follow_logout(&f, &to.redirect_to).await else {
         panic!()
     };

@@ -234,7 +234,12 @@ fn flow() -> impl Strategy<Value = Flow> {
             any::<bool>(),
             proptest::collection::vec(text(), 0..2),
         )),
-        (proptest::option::of(text()), any::<bool>()),
+        (
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            any::<bool>(),
+            proptest::option::of(text()),
+        ),
         proptest::option::of((scope(), claims(), any::<bool>(), any::<i64>())),
         proptest::option::of(rejection()),
     )
@@ -245,7 +250,7 @@ fn flow() -> impl Strategy<Value = Flow> {
                 (request_url, requested_at, expires_at, session_id),
                 (login_skip, known_subject, auth_time),
                 login,
-                (consent_challenge, consent_skip),
+                (login_verifier, consent_challenge, consent_skip, consent_verifier),
                 consent,
                 rejection,
             )| Flow {
@@ -274,6 +279,7 @@ fn flow() -> impl Strategy<Value = Flow> {
                         ..AcceptLogin::default()
                     })
                 }),
+                login_verifier: login_verifier.map(Into::into),
                 consent_challenge: consent_challenge.map(Into::into),
                 consent_skip,
                 consent: consent.map(|(scope, claims, remember, remember_for)| {
@@ -288,6 +294,7 @@ fn flow() -> impl Strategy<Value = Flow> {
                         ..AcceptConsent::default()
                     })
                 }),
+                consent_verifier: consent_verifier.map(Into::into),
                 rejection,
             },
         )
@@ -302,13 +309,14 @@ fn logout_flow() -> impl Strategy<Value = LogoutFlow> {
             proptest::option::of(text()),
             text(),
             any::<i64>(),
+            proptest::option::of(text()),
         ),
     )
         .prop_map(
             |(
                 (id, version, state),
                 (subject, sid, client_id, rp_initiated),
-                (post_logout_redirect_uri, state_param, request_url, expires_at),
+                (post_logout_redirect_uri, state_param, request_url, expires_at, verifier),
             )| LogoutFlow {
                 id,
                 version,
@@ -326,6 +334,7 @@ fn logout_flow() -> impl Strategy<Value = LogoutFlow> {
                 state_param,
                 request_url,
                 expires_at,
+                verifier,
             },
         )
 }

@@ -121,9 +121,11 @@ fn flow(id: &str, expires_at: i64) -> Flow {
         known_subject: None,
         auth_time: None,
         login: None,
+        login_verifier: None,
         consent_challenge: None,
         consent_skip: false,
         consent: None,
+        consent_verifier: None,
         rejection: None,
     }
 }

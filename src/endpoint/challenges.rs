@@ -10,10 +10,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::authorize::{CONSENT_CHALLENGE, CONSENT_VERIFIER, LOGIN_VERIFIER};
 use crate::endpoint::trust::MAX_IDENTIFIER_BYTES;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AcceptConsent, AcceptLogin, Flow, FlowState, OidcContext, Rejection, Scope};
+use crate::token::verifier;
 use crate::Provider;
 
 /// Where the app sends the browser next (Hydra's `OAuth2RedirectTo`).
@@ -102,26 +102,24 @@ fn handled(what: &str) -> Error {
 }
 
 impl Provider {
-    fn login_redirect(&self, flow: &Flow) -> RedirectTo {
-        RedirectTo {
-            redirect_to: self.verifier_url(
-                "/oauth2/auth",
-                "login_verifier",
-                LOGIN_VERIFIER,
-                &flow.id,
-            ),
-        }
+    fn login_redirect(&self, flow: &Flow) -> Result<RedirectTo> {
+        let url = self.verifier_url(
+            "/oauth2/auth",
+            "login_verifier",
+            flow.login_verifier.as_deref(),
+        );
+        url.map(|redirect_to| RedirectTo { redirect_to })
+            .ok_or_else(|| unknown("login"))
     }
 
-    fn consent_redirect(&self, flow: &Flow) -> RedirectTo {
-        RedirectTo {
-            redirect_to: self.verifier_url(
-                "/oauth2/auth",
-                "consent_verifier",
-                CONSENT_VERIFIER,
-                &flow.id,
-            ),
-        }
+    fn consent_redirect(&self, flow: &Flow) -> Result<RedirectTo> {
+        let url = self.verifier_url(
+            "/oauth2/auth",
+            "consent_verifier",
+            flow.consent_verifier.as_deref(),
+        );
+        url.map(|redirect_to| RedirectTo { redirect_to })
+            .ok_or_else(|| unknown("consent"))
     }
 
     async fn login_flow(&self, challenge: &str) -> Result<Flow> {
@@ -131,9 +129,8 @@ impl Provider {
     }
 
     async fn consent_flow(&self, challenge: &str) -> Result<Flow> {
-        self.flow_by_tag(CONSENT_CHALLENGE, challenge)
+        self.flow_by_handle(challenge, |f| f.consent_challenge.as_deref())
             .await?
-            .filter(|f| f.consent_challenge.is_some())
             .ok_or_else(|| unknown("consent"))
     }
 
@@ -146,21 +143,40 @@ impl Provider {
             .unwrap_or(Value::Null))
     }
 
-    /// Moves a flow forward once; `conflict` if another answer got there first.
-    async fn step(&self, mut flow: Flow, what: &str, edit: impl FnOnce(&mut Flow)) -> Result<Flow> {
+    /// Records an app's answer, once: the flow moves to `to` (`LoginHandled` or
+    /// `ConsentHandled`) with a new verifier, and the browser is sent to redeem it;
+    /// `conflict` if another answer got there first.
+    async fn answer(
+        &self,
+        mut flow: Flow,
+        to: FlowState,
+        edit: impl FnOnce(&mut Flow),
+    ) -> Result<RedirectTo> {
+        let login = to == FlowState::LoginHandled;
         flow.version += 1;
+        flow.state = to;
+        let verifier = Some(verifier::mint(&flow.id, self.entropy()));
+        if login {
+            flow.login_verifier = verifier;
+        } else {
+            flow.consent_verifier = verifier;
+        }
         edit(&mut flow);
         if !self.store().update_flow(&flow).await? {
-            return Err(handled(what));
+            return Err(handled(if login { "login" } else { "consent" }));
         }
-        Ok(flow)
+        if login {
+            self.login_redirect(&flow)
+        } else {
+            self.consent_redirect(&flow)
+        }
     }
 
     /// The login request behind a challenge.
     pub async fn login_request(&self, challenge: &str) -> Result<Challenge<LoginRequest>> {
         let flow = self.login_flow(challenge).await?;
         if flow.state != FlowState::LoginRequested {
-            return Ok(Challenge::Handled(self.login_redirect(&flow)));
+            return Ok(Challenge::Handled(self.login_redirect(&flow)?));
         }
         Ok(Challenge::Pending(LoginRequest {
             challenge: flow.id.to_string(),
@@ -197,13 +213,10 @@ impl Provider {
         if accept.remember_for < 0 {
             return Err(Error::invalid_request("remember_for must not be negative."));
         }
-        let flow = self
-            .step(flow, "login", |f| {
-                f.state = FlowState::LoginHandled;
-                f.login = Some(Arc::new(accept));
-            })
-            .await?;
-        Ok(self.login_redirect(&flow))
+        self.answer(flow, FlowState::LoginHandled, |f| {
+            f.login = Some(Arc::new(accept));
+        })
+        .await
     }
 
     /// The login app refused the login; the client gets the error.
@@ -212,20 +225,17 @@ impl Provider {
         if flow.state != FlowState::LoginRequested {
             return Err(handled("login"));
         }
-        let flow = self
-            .step(flow, "login", |f| {
-                f.state = FlowState::LoginHandled;
-                f.rejection = Some(rejection);
-            })
-            .await?;
-        Ok(self.login_redirect(&flow))
+        self.answer(flow, FlowState::LoginHandled, |f| {
+            f.rejection = Some(rejection)
+        })
+        .await
     }
 
     /// The consent request behind a challenge.
     pub async fn consent_request(&self, challenge: &str) -> Result<Challenge<ConsentRequest>> {
         let flow = self.consent_flow(challenge).await?;
         if flow.state != FlowState::ConsentRequested {
-            return Ok(Challenge::Handled(self.consent_redirect(&flow)));
+            return Ok(Challenge::Handled(self.consent_redirect(&flow)?));
         }
         let login = flow.login.as_deref().cloned().unwrap_or_default();
         Ok(Challenge::Pending(ConsentRequest {
@@ -274,13 +284,10 @@ impl Provider {
         if accept.remember_for < 0 {
             return Err(Error::invalid_request("remember_for must not be negative."));
         }
-        let flow = self
-            .step(flow, "consent", |f| {
-                f.state = FlowState::ConsentHandled;
-                f.consent = Some(Arc::new(accept));
-            })
-            .await?;
-        Ok(self.consent_redirect(&flow))
+        self.answer(flow, FlowState::ConsentHandled, |f| {
+            f.consent = Some(Arc::new(accept));
+        })
+        .await
     }
 
     /// The user refused; the client gets the error.
@@ -293,12 +300,9 @@ impl Provider {
         if flow.state != FlowState::ConsentRequested {
             return Err(handled("consent"));
         }
-        let flow = self
-            .step(flow, "consent", |f| {
-                f.state = FlowState::ConsentHandled;
-                f.rejection = Some(rejection);
-            })
-            .await?;
-        Ok(self.consent_redirect(&flow))
+        self.answer(flow, FlowState::ConsentHandled, |f| {
+            f.rejection = Some(rejection)
+        })
+        .await
     }
 }

@@ -21,10 +21,9 @@ use super::url_query::{append_query, with_query};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{LoginSession, LogoutFlow, LogoutState};
 use crate::storage::SessionSelector;
-use crate::token::jwt;
+use crate::token::{jwt, verifier};
 use crate::Provider;
 
-const LOGOUT_VERIFIER: &str = "logout-verifier";
 const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// How long a logout token is valid (seconds).
 const LOGOUT_TOKEN_LIFESPAN: i64 = 120;
@@ -258,6 +257,7 @@ impl Provider {
                     state_param: state,
                     request_url: String::new(),
                     expires_at: now,
+                    verifier: None,
                 };
                 Ok(LogoutOutcome::LoggedOut(self.end_sessions(&flow).await?))
             }
@@ -290,6 +290,7 @@ impl Provider {
             state_param: state,
             request_url,
             expires_at: now.saturating_add(self.config().flow_lifespan.whole_seconds()),
+            verifier: None,
         };
         self.store().create_logout(&flow).await?;
         Ok(LogoutOutcome::LogoutApp {
@@ -307,22 +308,21 @@ impl Provider {
             .ok_or_else(|| Error::not_found("The logout challenge does not exist or has expired."))
     }
 
-    fn logout_redirect(&self, flow: &LogoutFlow) -> RedirectTo {
-        RedirectTo {
-            redirect_to: self.verifier_url(
-                "/oauth2/sessions/logout",
-                "logout_verifier",
-                LOGOUT_VERIFIER,
-                &flow.id,
-            ),
-        }
+    fn logout_redirect(&self, flow: &LogoutFlow) -> Result<RedirectTo> {
+        let url = self.verifier_url(
+            "/oauth2/sessions/logout",
+            "logout_verifier",
+            flow.verifier.as_deref(),
+        );
+        url.map(|redirect_to| RedirectTo { redirect_to })
+            .ok_or_else(|| Error::not_found("The logout challenge does not exist or has expired."))
     }
 
     /// The logout request behind a challenge.
     pub async fn logout_request(&self, challenge: &str) -> Result<Challenge<LogoutRequest>> {
         let flow = self.logout_flow(challenge).await?;
         if flow.state != LogoutState::Requested {
-            return Ok(Challenge::Handled(self.logout_redirect(&flow)));
+            return Ok(Challenge::Handled(self.logout_redirect(&flow)?));
         }
         let client = match &flow.client_id {
             Some(id) => self
@@ -353,6 +353,7 @@ impl Provider {
         }
         flow.version += 1;
         flow.state = to;
+        flow.verifier = Some(verifier::mint(&flow.id, self.entropy()).to_string());
         if !self.store().update_logout(&flow).await? {
             return Err(Error::new(
                 ErrorCode::Conflict,
@@ -365,7 +366,7 @@ impl Provider {
     /// The user confirmed the logout: the browser goes back to the logout endpoint.
     pub async fn accept_logout(&self, challenge: &str) -> Result<RedirectTo> {
         let flow = self.answer_logout(challenge, LogoutState::Accepted).await?;
-        Ok(self.logout_redirect(&flow))
+        self.logout_redirect(&flow)
     }
 
     /// The user does not want to log out: nothing ends.
@@ -375,14 +376,14 @@ impl Provider {
             .map(|_| ())
     }
 
-    async fn complete_logout(&self, verifier: &str) -> Result<LogoutOutcome> {
-        let flow = match verifier.split_once('.') {
-            Some((id, tag)) if self.opaque().check_tag(LOGOUT_VERIFIER, id, tag) => {
-                self.logout_flow(id).await.ok()
-            }
-            _ => None,
+    async fn complete_logout(&self, given: &str) -> Result<LogoutOutcome> {
+        let flow = match verifier::flow_id(given) {
+            Some(id) => self.logout_flow(id).await.ok(),
+            None => None,
         };
-        let Some(mut flow) = flow.filter(|f| f.state == LogoutState::Accepted) else {
+        let Some(mut flow) = flow.filter(|f| {
+            f.state == LogoutState::Accepted && verifier::matches(f.verifier.as_deref(), given)
+        }) else {
             return page(Error::invalid_request(
                 "The logout verifier is invalid, used or expired.",
             ));

@@ -269,12 +269,19 @@ pub struct Flow {
     pub auth_time: Option<i64>,
     /// The login app's acceptance (shared, as `request`).
     pub login: Option<Arc<AcceptLogin>>,
-    /// The consent challenge, once asked.
+    /// The login verifier (`<flow id>.<secret>`), once the login app answered: the
+    /// browser brings it back to the authorization endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_verifier: Option<Arc<str>>,
+    /// The consent challenge (`<flow id>.<secret>`), once asked.
     pub consent_challenge: Option<Arc<str>>,
     /// Whether consent was skipped (remembered).
     pub consent_skip: bool,
     /// The consent app's acceptance (shared, as `request`).
     pub consent: Option<Arc<AcceptConsent>>,
+    /// The consent verifier (`<flow id>.<secret>`), once the consent app answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_verifier: Option<Arc<str>>,
     /// A rejection by either app.
     pub rejection: Option<Rejection>,
 }
@@ -359,6 +366,9 @@ pub struct LogoutFlow {
     pub request_url: String,
     /// When the challenge expires (unix seconds).
     pub expires_at: i64,
+    /// The logout verifier (`<logout id>.<secret>`), once the logout app answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifier: Option<String>,
 }
 
 /// A record that moves forward by compare-and-swap on its version (flows and logout

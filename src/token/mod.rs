@@ -1,5 +1,6 @@
-//! Token formats: opaque HMAC tokens, JWT access tokens, PKCE, client secrets, and the
-//! RFC 7523 assertions of client authentication and of the JWT-bearer grant.
+//! Token formats: opaque HMAC tokens, JWT access tokens, PKCE, client secrets, the
+//! handles of login, consent and logout flows, and the RFC 7523 assertions of client
+//! authentication and of the JWT-bearer grant.
 
 pub mod assertion;
 pub mod client_assertion;
@@ -8,3 +9,4 @@ pub mod jwt;
 pub mod opaque;
 pub mod pkce;
 pub mod secret;
+pub(crate) mod verifier;

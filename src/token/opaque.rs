@@ -35,23 +35,6 @@ impl std::fmt::Debug for OpaqueTokens {
     }
 }
 
-/// A tag made by [`OpaqueTokens::tag`]: 43 base64url characters, on the stack.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Tag([u8; B64_LEN]);
-
-impl Tag {
-    /// The tag's text.
-    pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).expect("base64 is ASCII")
-    }
-}
-
-impl std::fmt::Debug for Tag {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Tag(..)")
-    }
-}
-
 /// A freshly minted token: the string for the client and the signature to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Minted {
@@ -116,29 +99,6 @@ impl OpaqueTokens {
             .iter()
             .any(|mac| bool::from(Self::mac(mac, prefix, random_part).ct_eq(&given)))
             .then_some(signature)
-    }
-
-    /// A tag binding `data` to `label` under the current secret, base64url: for values
-    /// the server must recognise later without storing them (challenge and verifier
-    /// suffixes).
-    pub fn tag(&self, label: &str, data: &str) -> Tag {
-        let mut text = [0u8; B64_LEN];
-        let len = B64
-            .encode_slice(Self::mac(&self.macs[0], label, data), &mut text)
-            .expect("32 bytes encode in 43");
-        debug_assert_eq!(len, B64_LEN);
-        Tag(text)
-    }
-
-    /// Whether `tag` was made by [`tag`](Self::tag) under any secret, in constant time.
-    pub fn check_tag(&self, label: &str, data: &str, tag: &str) -> bool {
-        let mut given = [0u8; 32];
-        if tag.len() != B64_LEN || !matches!(B64.decode_slice(tag, &mut given), Ok(32)) {
-            return false;
-        }
-        self.macs
-            .iter()
-            .any(|mac| bool::from(Self::mac(mac, label, data).ct_eq(&given)))
     }
 
     /// The kind a token's prefix claims, if any (not yet verified).

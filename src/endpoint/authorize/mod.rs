@@ -19,6 +19,7 @@ use crate::model::{
     Scope, Session,
 };
 use crate::token::jwt::{self, IdTokenParts};
+use crate::token::verifier;
 use crate::Provider;
 
 pub mod request;
@@ -26,11 +27,6 @@ pub mod response;
 
 use request::{error_target, ErrorTarget};
 pub use response::{Authorization, AuthorizeOutcome, FormPost, SessionCookie};
-
-/// Tag labels: what a tagged value is for (domain separation).
-pub(crate) const LOGIN_VERIFIER: &str = "login-verifier";
-pub(crate) const CONSENT_VERIFIER: &str = "consent-verifier";
-pub(crate) const CONSENT_CHALLENGE: &str = "consent-challenge";
 
 fn page(e: Error) -> Result<Authorization> {
     Ok(Authorization {
@@ -83,56 +79,32 @@ impl Provider {
         }
     }
 
-    /// `<flow id>.<tag>`: a value only this server can make for that flow.
-    pub(crate) fn tagged(&self, label: &str, flow_id: &str) -> Arc<str> {
-        self.with_tagged(label, flow_id, |v| Arc::from(v))
-    }
-
-    /// Calls `f` with the [`tagged`](Self::tagged) value, built on the stack.
-    pub(crate) fn with_tagged<R>(
-        &self,
-        label: &str,
-        flow_id: &str,
-        f: impl FnOnce(&str) -> R,
-    ) -> R {
-        let tag = self.opaque().tag(label, flow_id);
-        let tag = tag.as_str();
-        let mut buf = [0u8; 128];
-        let len = flow_id.len() + 1 + tag.len();
-        let Some(value) = buf.get_mut(..len) else {
-            // Flow ids are the server's own, far shorter; a longer one costs a String.
-            return f(&format!("{flow_id}.{tag}"));
-        };
-        let (id, rest) = value.split_at_mut(flow_id.len());
-        id.copy_from_slice(flow_id.as_bytes());
-        rest[0] = b'.';
-        rest[1..].copy_from_slice(tag.as_bytes());
-        f(std::str::from_utf8(value).expect("an id, a dot and base64"))
-    }
-
-    /// This provider's `path` with `name` set to the [`tagged`](Self::tagged) value of
-    /// `flow_id`: where the browser takes a verifier back to.
+    /// This provider's `path` with `name` set to a flow's `verifier`, if it has one: where
+    /// the browser takes the verifier back to. (A flow stored by a version that kept no
+    /// verifiers has none.)
     pub(crate) fn verifier_url(
         &self,
         path: &str,
         name: &str,
-        label: &str,
-        flow_id: &str,
-    ) -> String {
-        self.with_tagged(label, flow_id, |verifier| {
-            self.config().endpoint_with_query(path, [(name, verifier)])
-        })
+        verifier: Option<&str>,
+    ) -> Option<String> {
+        verifier.map(|v| self.config().endpoint_with_query(path, [(name, v)]))
     }
 
-    /// The flow a tagged value names, if the tag is genuine and the flow live.
-    pub(crate) async fn flow_by_tag(&self, label: &str, value: &str) -> Result<Option<Flow>> {
-        let Some((id, tag)) = value.split_once('.') else {
+    /// The live flow a handle (`<flow id>.<secret>`, see [`verifier`]) names, if the flow
+    /// kept that handle as `kept`.
+    pub(crate) async fn flow_by_handle(
+        &self,
+        handle: &str,
+        kept: impl Fn(&Flow) -> Option<&str>,
+    ) -> Result<Option<Flow>> {
+        let Some(id) = verifier::flow_id(handle) else {
             return Ok(None);
         };
-        if !self.opaque().check_tag(label, id, tag) {
-            return Ok(None);
-        }
-        self.live_flow(id).await
+        Ok(self
+            .live_flow(id)
+            .await?
+            .filter(|f| verifier::matches(kept(f), handle)))
     }
 
     /// The flow with this id, unless expired.
@@ -237,9 +209,11 @@ impl Provider {
             known_subject: session.as_ref().map(|s| s.subject.as_str().into()),
             auth_time: session.as_ref().map(|s| s.authenticated_at),
             login: None,
+            login_verifier: None,
             consent_challenge: None,
             consent_skip: false,
             consent: None,
+            consent_verifier: None,
             rejection: None,
         };
         self.store().create_flow(&flow).await?;
@@ -253,7 +227,10 @@ impl Provider {
     }
 
     async fn after_login(&self, verifier: &str) -> Result<Authorization> {
-        let Some(flow) = self.flow_by_tag(LOGIN_VERIFIER, verifier).await? else {
+        let Some(flow) = self
+            .flow_by_handle(verifier, |f| f.login_verifier.as_deref())
+            .await?
+        else {
             return page(Error::invalid_request(
                 "The login verifier is invalid or has expired.",
             ));
@@ -336,7 +313,7 @@ impl Provider {
             }
             next.state = FlowState::ConsentRequested;
             next.consent_skip = remembered;
-            next.consent_challenge = Some(self.tagged(CONSENT_CHALLENGE, &flow.id));
+            next.consent_challenge = Some(verifier::mint(&flow.id, self.entropy()));
         }
         if !self.store().update_flow(&next).await? {
             return page(Error::invalid_request(
@@ -413,7 +390,10 @@ impl Provider {
     }
 
     async fn after_consent(&self, verifier: &str) -> Result<Authorization> {
-        let Some(flow) = self.flow_by_tag(CONSENT_VERIFIER, verifier).await? else {
+        let Some(flow) = self
+            .flow_by_handle(verifier, |f| f.consent_verifier.as_deref())
+            .await?
+        else {
             return page(Error::invalid_request(
                 "The consent verifier is invalid or has expired.",
             ));
