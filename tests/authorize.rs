@@ -99,6 +99,45 @@ async fn login_and_consent(
     b.follow(&to.redirect_to).await
 }
 
+/// The login and consent apps see the URL the browser asked for, with every parameter,
+/// unknown ones and their encoding included.
+#[tokio::test]
+async fn challenges_carry_the_request_url_with_every_parameter() {
+    let f = fixture().await;
+    let c = f.client(web_client()).await;
+    let id = c.client.client_id.clone();
+    let challenge = s256_challenge(VERIFIER);
+    let mut sent = code_flow(&id, &challenge);
+    sent.push(("ui_theme", "dark & \"bold\" é"));
+    let mut b = Browser::new(&f.provider);
+    let ch = login_challenge(&b.authorize(&sent).await);
+    let Challenge::Pending(req) = f.provider.login_request(&ch).await.unwrap() else {
+        panic!("pending")
+    };
+    let query = req
+        .request_url
+        .strip_prefix(&format!("{ISSUER}/oauth2/auth?"))
+        .expect("the authorization endpoint's URL");
+    let got: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let want: Vec<(String, String)> = sent
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    assert_eq!(got, want);
+    let to = f
+        .provider
+        .accept_login(&ch, accept_login("alice", false))
+        .await
+        .unwrap();
+    let consent = consent_challenge(&b.follow(&to.redirect_to).await);
+    let Challenge::Pending(creq) = f.provider.consent_request(&consent).await.unwrap() else {
+        panic!("pending")
+    };
+    assert_eq!(creq.request_url, req.request_url);
+}
+
 #[tokio::test]
 async fn end_to_end_code_flow_with_pkce_and_verified_id_token() {
     let f = fixture().await;

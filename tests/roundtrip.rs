@@ -145,7 +145,11 @@ fn authorization_request() -> impl Strategy<Value = AuthorizationRequest> {
             Just(ResponseMode::Fragment),
             Just(ResponseMode::FormPost)
         ],
-        (scope(), proptest::collection::vec(text(), 0..3)),
+        (
+            scope(),
+            proptest::collection::vec(text(), 0..3),
+            proptest::collection::vec((text(), text()), 0..4),
+        ),
         (
             proptest::option::of(text()),
             proptest::option::of(text()),
@@ -163,7 +167,7 @@ fn authorization_request() -> impl Strategy<Value = AuthorizationRequest> {
             |(
                 (client_id, redirect_uri, redirect_uri_given, response_type),
                 response_mode,
-                (scope, audience),
+                (scope, audience, pairs),
                 (state, nonce, pkce),
                 ([none, login, consent, select_account], max_age),
                 (
@@ -198,6 +202,7 @@ fn authorization_request() -> impl Strategy<Value = AuthorizationRequest> {
                     ui_locales,
                     claims_locales,
                 },
+                params: Params::from_pairs(pairs),
             },
         )
 }
@@ -223,7 +228,7 @@ fn flow() -> impl Strategy<Value = Flow> {
     (
         (text(), any::<u64>(), 0..5usize),
         authorization_request(),
-        (text(), any::<i64>(), any::<i64>(), text()),
+        (any::<i64>(), any::<i64>(), text()),
         (
             any::<bool>(),
             proptest::option::of(text()),
@@ -247,7 +252,7 @@ fn flow() -> impl Strategy<Value = Flow> {
             |(
                 (id, version, state),
                 request,
-                (request_url, requested_at, expires_at, session_id),
+                (requested_at, expires_at, session_id),
                 (login_skip, known_subject, auth_time),
                 login,
                 (login_verifier, consent_challenge, consent_skip, consent_verifier),
@@ -264,7 +269,6 @@ fn flow() -> impl Strategy<Value = Flow> {
                     FlowState::Done,
                 ][state],
                 request: Arc::new(request),
-                request_url: request_url.into(),
                 requested_at,
                 expires_at,
                 session_id: session_id.into(),

@@ -16,7 +16,7 @@ use portcullis::storage::{
     ClientQuery, ClientStore, Consumed, KeyStore, MemoryStore, Rotated, Rotation, SessionSelector,
     SessionStore, SledStore, Storage, TokenStore, TrustQuery, TrustStore, REVOKED_GRANT_GRACE,
 };
-use portcullis::ErrorCode;
+use portcullis::{ErrorCode, Params};
 use tokio::sync::Barrier;
 
 const NOW: i64 = 1_700_000_000;
@@ -111,9 +111,9 @@ fn flow(id: &str, expires_at: i64) -> Flow {
             prompt: Prompt::default(),
             max_age: None,
             oidc_context: OidcContext::default(),
+            params: Params::parse(b"client_id=app&response_type=code&scope=openid+offline"),
         }
         .into(),
-        request_url: "https://auth.example.com/oauth2/auth?client_id=app".into(),
         requested_at: NOW,
         expires_at,
         session_id: format!("sid-{id}").into(),

@@ -122,6 +122,12 @@ impl Provider {
             .ok_or_else(|| unknown("consent"))
     }
 
+    /// The URL the browser first asked for.
+    fn request_url(&self, flow: &Flow) -> String {
+        self.config()
+            .endpoint_with_query("/oauth2/auth", flow.request.params.pairs())
+    }
+
     async fn login_flow(&self, challenge: &str) -> Result<Flow> {
         self.live_flow(challenge)
             .await?
@@ -182,7 +188,7 @@ impl Provider {
             challenge: flow.id.to_string(),
             client: self.client_json(&flow.request.client_id).await?,
             oidc_context: flow.request.oidc_context.clone(),
-            request_url: flow.request_url.to_string(),
+            request_url: self.request_url(&flow),
             requested_access_token_audience: flow.request.audience.clone(),
             requested_scope: flow.request.scope.iter().map(str::to_owned).collect(),
             session_id: flow.session_id.to_string(),
@@ -245,7 +251,7 @@ impl Provider {
             login_challenge: flow.id.to_string(),
             login_session_id: flow.session_id.to_string(),
             oidc_context: flow.request.oidc_context.clone(),
-            request_url: flow.request_url.to_string(),
+            request_url: self.request_url(&flow),
             requested_access_token_audience: flow.request.audience.clone(),
             requested_scope: flow.request.scope.iter().map(str::to_owned).collect(),
             skip: flow.consent_skip,

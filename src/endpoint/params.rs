@@ -144,6 +144,22 @@ impl PartialEq for Params {
 
 impl Eq for Params {}
 
+/// As the form-encoded query: `name=value&…`.
+impl serde::Serialize for Params {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut query = String::new();
+        super::url_query::encode_pairs(&mut query, self.pairs());
+        s.serialize_str(&query)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Params {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let query = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Ok(Self::parse(query.as_bytes()))
+    }
+}
+
 impl std::fmt::Debug for Params {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.pairs()).finish()

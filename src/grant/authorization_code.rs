@@ -49,16 +49,28 @@ impl Provider {
             ));
         }
         check_pkce(&client, grant.pkce.as_ref(), &self.config().pkce)?;
-        self.mint_code(&client, self.new_id(), grant).await
+        let AuthorizedGrant {
+            redirect_uri,
+            scope,
+            audience,
+            pkce,
+            session,
+            ..
+        } = grant;
+        let binding = CodeBinding { redirect_uri, pkce };
+        self.mint_code(&client, self.new_id(), (scope, audience), session, binding)
+            .await
     }
 
-    /// Mints and stores a code for a grant family, once the caller has checked the client
-    /// and the PKCE policy.
+    /// Mints and stores a code for a grant family (its granted scope and audiences), once
+    /// the caller has checked the client and the PKCE policy.
     pub(crate) async fn mint_code(
         &self,
         client: &Client,
         grant_id: Arc<str>,
-        grant: AuthorizedGrant,
+        (scope, audience): (Scope, Vec<String>),
+        session: Arc<Session>,
+        binding: CodeBinding,
     ) -> Result<String> {
         let code = self
             .opaque()
@@ -72,17 +84,14 @@ impl Provider {
             reuses: 0,
             grant_id,
             client_id: client.client_id.as_str().into(),
-            granted_scope: grant.scope.clone(),
-            scope: grant.scope,
-            audience: grant.audience,
+            granted_scope: scope.clone(),
+            scope,
+            audience,
             issued_at: now,
             expires_at: now
                 .saturating_add(self.config().lifespans.authorization_code.whole_seconds()),
-            session: grant.session,
-            code: Some(CodeBinding {
-                redirect_uri: grant.redirect_uri,
-                pkce: grant.pkce,
-            }),
+            session,
+            code: Some(binding),
         };
         self.store().insert_tokens(vec![record]).await?;
         Ok(code.token)
@@ -169,6 +178,7 @@ pub(crate) async fn exchange(
     };
     let minted = Issue {
         client,
+        client_id: record.client_id.clone(),
         grant: GrantKind::AuthorizationCode,
         grant_id: record.grant_id.clone(),
         scope: record.scope.clone(),

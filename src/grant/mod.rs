@@ -19,6 +19,8 @@ pub mod refresh_token;
 /// What to mint for one grant family.
 pub(crate) struct Issue<'a> {
     pub client: &'a Client,
+    /// The client's id, shared by the records (a grant's earlier record holds it).
+    pub client_id: Arc<str>,
     pub grant: GrantKind,
     pub grant_id: Arc<str>,
     pub scope: Scope,
@@ -75,7 +77,7 @@ impl Issue<'_> {
     pub fn mint(&self, provider: &Provider) -> Result<Minted> {
         let now = provider.unix_now();
         let config = provider.config();
-        let client_id: Arc<str> = self.client.client_id.as_str().into();
+        let client_id = &self.client_id;
         let (access_token, access_record) = match config.access_token_strategy(self.client) {
             AccessTokenStrategy::Opaque => {
                 let m = provider
@@ -87,7 +89,7 @@ impl Issue<'_> {
                         provider,
                         TokenKind::AccessToken,
                         m.signature,
-                        &client_id,
+                        client_id,
                         now,
                     ),
                 )
@@ -98,7 +100,7 @@ impl Issue<'_> {
                     provider,
                     TokenKind::AccessToken,
                     String::new(),
-                    &client_id,
+                    client_id,
                     now,
                 );
                 let (token, signature) = jwt::sign_access_token(
@@ -123,7 +125,7 @@ impl Issue<'_> {
                 provider,
                 TokenKind::RefreshToken,
                 m.signature,
-                &client_id,
+                client_id,
                 now,
             ));
             m.token
@@ -191,6 +193,7 @@ pub(crate) async fn issue_access_token(
     });
     let minted = Issue {
         client,
+        client_id: client.client_id.as_str().into(),
         grant,
         grant_id: provider.new_id(),
         granted_scope: scope.clone(),

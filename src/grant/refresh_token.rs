@@ -72,6 +72,7 @@ pub(crate) async fn refresh(
     };
     let minted = Issue {
         client,
+        client_id: record.client_id.clone(),
         grant: GrantKind::RefreshToken,
         grant_id: record.grant_id.clone(),
         id_token: scope.contains("openid").then_some((None, false)),

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::scope::Scope;
 use super::token::Pkce;
+use crate::endpoint::params::Params;
 
 /// Which response types an authorization request asked for (OAuth 2.0 Multiple Response
 /// Type Encoding Practices).
@@ -127,6 +128,11 @@ pub struct AuthorizationRequest {
     pub max_age: Option<i64>,
     /// The OIDC context shown to the login and consent apps.
     pub oidc_context: OidcContext,
+    /// Every parameter as the browser sent it, unknown ones included: the login and
+    /// consent apps read them in the request URL, which is built from them when asked
+    /// for. Stored as the form-encoded query (empty in a flow stored before it was kept).
+    #[serde(default)]
+    pub params: Params,
 }
 
 /// Hydra's `oidc_context`: what the client said about the login.
@@ -253,8 +259,6 @@ pub struct Flow {
     /// The validated authorization request (shared: it never changes once validated,
     /// and a flow record is copied at every step).
     pub request: Arc<AuthorizationRequest>,
-    /// The URL the browser first asked for.
-    pub request_url: Arc<str>,
     /// When it was requested (unix seconds).
     pub requested_at: i64,
     /// When the flow expires (unix seconds).
@@ -374,12 +378,19 @@ pub struct LogoutFlow {
 /// A record that moves forward by compare-and-swap on its version (flows and logout
 /// requests), so stores implement create/get/update once for both.
 pub(crate) trait Versioned: Clone + Serialize + serde::de::DeserializeOwned {
+    /// The id as a map key: a shared copy where the record shares its id.
+    type Key: std::borrow::Borrow<str> + std::hash::Hash + Eq;
+    fn key(&self) -> Self::Key;
     fn id(&self) -> &str;
     fn version(&self) -> u64;
     fn expires_at(&self) -> i64;
 }
 
 impl Versioned for Flow {
+    type Key = Arc<str>;
+    fn key(&self) -> Arc<str> {
+        self.id.clone()
+    }
     fn id(&self) -> &str {
         &self.id
     }
@@ -392,6 +403,10 @@ impl Versioned for Flow {
 }
 
 impl Versioned for LogoutFlow {
+    type Key = String;
+    fn key(&self) -> String {
+        self.id.clone()
+    }
     fn id(&self) -> &str {
         &self.id
     }

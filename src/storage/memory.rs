@@ -39,7 +39,7 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Sessions {
-    flows: HashMap<String, Box<Flow>>,
+    flows: HashMap<Arc<str>, Box<Flow>>,
     logouts: HashMap<String, Box<LogoutFlow>>,
     logins: HashMap<String, LoginSession>,
     /// Consent sessions by subject, oldest first (by `handled_at`, ties in the order
@@ -220,8 +220,8 @@ pub(super) fn page<T>(
 
 /// Flows and logout requests are boxed in their maps: the records are large and the maps
 /// grow one record per authorization request, so a slot stays small to move on rehash.
-fn create_versioned<T: Versioned>(map: &mut HashMap<String, Box<T>>, record: &T) -> Result<()> {
-    match map.entry(record.id().to_owned()) {
+fn create_versioned<T: Versioned>(map: &mut HashMap<T::Key, Box<T>>, record: &T) -> Result<()> {
+    match map.entry(record.key()) {
         std::collections::hash_map::Entry::Occupied(_) => Err(Error::new(
             ErrorCode::Conflict,
             "The request already exists.",
@@ -233,7 +233,7 @@ fn create_versioned<T: Versioned>(map: &mut HashMap<String, Box<T>>, record: &T)
     }
 }
 
-fn update_versioned<T: Versioned>(map: &mut HashMap<String, Box<T>>, record: &T) -> bool {
+fn update_versioned<T: Versioned>(map: &mut HashMap<T::Key, Box<T>>, record: &T) -> bool {
     match map.get_mut(record.id()) {
         Some(stored) if stored.version().checked_add(1) == Some(record.version()) => {
             (**stored).clone_from(record);

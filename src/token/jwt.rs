@@ -54,8 +54,24 @@ pub fn looks_like_jwt(token: &str) -> bool {
 /// `at_hash` / `c_hash` (OIDC Core §3.3.2.11): base64url of the left half of the SHA-256
 /// of the value, for the SHA-256 based algorithms.
 pub fn half_hash(value: &str) -> String {
-    let d = Sha256::digest(value.as_bytes());
-    B64.encode(&d[..16])
+    HalfHash::of(value).as_str().to_owned()
+}
+
+/// A [`half_hash`] on the stack: 22 base64url characters.
+struct HalfHash([u8; 22]);
+
+impl HalfHash {
+    fn of(value: &str) -> Self {
+        let mut text = [0u8; 22];
+        let d = Sha256::digest(value.as_bytes());
+        B64.encode_slice(&d[..16], &mut text)
+            .expect("16 bytes encode in 22");
+        HalfHash(text)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("base64 is ASCII")
+    }
 }
 
 #[derive(Serialize)]
@@ -126,8 +142,8 @@ pub fn sign_id_token(
 ) -> Result<String> {
     let claims = IdTokenClaims {
         session,
-        at_hash: parts.access_token.map(half_hash),
-        c_hash: parts.code.map(half_hash),
+        at_hash: parts.access_token.map(HalfHash::of),
+        c_hash: parts.code.map(HalfHash::of),
         parts,
     };
     signer.sign(alg, "JWT", &claims_json(&claims)?)
@@ -145,8 +161,8 @@ fn claims_json(claims: &impl Serialize) -> Result<Vec<u8>> {
 struct IdTokenClaims<'a> {
     session: &'a crate::model::Session,
     parts: IdTokenParts<'a>,
-    at_hash: Option<String>,
-    c_hash: Option<String>,
+    at_hash: Option<HalfHash>,
+    c_hash: Option<HalfHash>,
 }
 
 impl Serialize for IdTokenClaims<'_> {
@@ -181,10 +197,10 @@ impl Serialize for IdTokenClaims<'_> {
             m.serialize_entry("sid", sid)?;
         }
         if let Some(h) = &self.at_hash {
-            m.serialize_entry("at_hash", h)?;
+            m.serialize_entry("at_hash", h.as_str())?;
         }
         if let Some(h) = &self.c_hash {
-            m.serialize_entry("c_hash", h)?;
+            m.serialize_entry("c_hash", h.as_str())?;
         }
         m.end()
     }

@@ -25,11 +25,17 @@ pub fn verify(pkce: &Pkce, verifier: &str) -> bool {
     if !is_well_formed(verifier) {
         return false;
     }
+    let mut encoded = [0u8; 43];
     let expected = match pkce.method {
-        PkceMethod::S256 => s256_challenge(verifier),
-        PkceMethod::Plain => verifier.to_owned(),
+        PkceMethod::S256 => {
+            let len = B64
+                .encode_slice(Sha256::digest(verifier.as_bytes()), &mut encoded)
+                .expect("32 bytes encode in 43");
+            &encoded[..len]
+        }
+        PkceMethod::Plain => verifier.as_bytes(),
     };
-    bool::from(expected.as_bytes().ct_eq(pkce.challenge.as_bytes()))
+    bool::from(expected.ct_eq(pkce.challenge.as_bytes()))
 }
 
 #[cfg(test)]

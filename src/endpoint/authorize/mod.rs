@@ -9,14 +9,15 @@
 
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use crate::endpoint::params::Params;
 use crate::endpoint::url_query::with_query;
 use crate::error::{Error, ErrorCode, Result};
-use crate::grant::authorization_code::AuthorizedGrant;
 use crate::grant::Issue;
 use crate::model::{
-    AcceptConsent, Client, ConsentSession, Flow, FlowState, GrantKind, LoginSession, Rejection,
-    Scope, Session,
+    AcceptConsent, Client, CodeBinding, ConsentSession, Flow, FlowState, GrantKind, LoginSession,
+    Rejection, Scope, Session,
 };
 use crate::token::jwt::{self, IdTokenParts};
 use crate::token::verifier;
@@ -191,15 +192,11 @@ impl Provider {
             ));
         }
         let skip = session.is_some() && !reauthenticate;
-        let request_url = self
-            .config()
-            .endpoint_with_query("/oauth2/auth", params.pairs());
         let flow = Flow {
             id: self.new_id(),
             version: 0,
             state: FlowState::LoginRequested,
             request: request.into(),
-            request_url: request_url.into(),
             requested_at: now,
             expires_at: now.saturating_add(self.config().flow_lifespan.whole_seconds()),
             session_id: session
@@ -475,15 +472,13 @@ impl Provider {
                 self.mint_code(
                     client,
                     flow.id.clone(),
-                    AuthorizedGrant {
-                        client_id: client.client_id.clone(),
+                    (scope.clone(), consent.grant_access_token_audience.clone()),
+                    session.clone(),
+                    CodeBinding {
                         redirect_uri: request
                             .redirect_uri_given
                             .then(|| request.redirect_uri.clone()),
-                        scope: scope.clone(),
-                        audience: consent.grant_access_token_audience.clone(),
                         pkce: request.pkce.clone(),
-                        session: session.clone(),
                     },
                 )
                 .await?,
@@ -494,6 +489,7 @@ impl Provider {
             true => {
                 let minted = Issue {
                     client,
+                    client_id: client.client_id.as_str().into(),
                     grant: GrantKind::Implicit,
                     grant_id: flow.id.clone(),
                     scope: scope.clone(),
@@ -531,8 +527,7 @@ impl Provider {
             false => None,
         };
         let expires_in = minted.as_ref().map(|m| m.expires_in.to_string());
-        let scope_string = scope.to_string();
-        let mut params: Vec<(&str, &str)> = Vec::with_capacity(8);
+        let mut params: SmallVec<[(&str, &str); 8]> = SmallVec::new();
         if let Some(code) = &code {
             params.push(("code", code));
         }
@@ -540,7 +535,7 @@ impl Provider {
             params.push(("access_token", &m.access_token));
             params.push(("token_type", "bearer"));
             params.push(("expires_in", expires_in));
-            params.push(("scope", &scope_string));
+            params.push(("scope", scope.as_str()));
         }
         if let Some(id_token) = &id_token {
             params.push(("id_token", id_token));

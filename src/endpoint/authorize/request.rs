@@ -257,6 +257,7 @@ pub(crate) fn validate(
             ui_locales: split(params, "ui_locales")?,
             claims_locales: split(params, "claims_locales")?,
         },
+        params: params.clone(),
     })
 }
 
