@@ -119,20 +119,14 @@ impl CryptoRng for EntropyRng<'_> {}
 /// `N` (at most 48) random bytes, base64url without padding, as a `String` or an
 /// `Arc<str>` (encoded on the stack, so either costs one allocation).
 pub(crate) fn token_string<const N: usize, T: for<'a> From<&'a str>>(entropy: &dyn Entropy) -> T {
-    let mut encoded = [0u8; 64];
-    let len = encode_random::<N>(entropy, &mut encoded);
-    T::from(std::str::from_utf8(&encoded[..len]).expect("base64 is ASCII"))
-}
-
-/// Writes `N` random bytes, base64url without padding, at the start of `out`; returns the
-/// length written. Panics if `out` is shorter than `N * 4 / 3 + 1`.
-pub(crate) fn encode_random<const N: usize>(entropy: &dyn Entropy, out: &mut [u8]) -> usize {
     use base64::Engine as _;
     let mut random = [0u8; N];
     entropy.fill(&mut random);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode_slice(random, out)
-        .expect("room for the encoding")
+    let mut encoded = [0u8; 64];
+    let len = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode_slice(random, &mut encoded)
+        .expect("48 bytes encode in 64");
+    T::from(std::str::from_utf8(&encoded[..len]).expect("base64 is ASCII"))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use portcullis::model::{
     LogoutState, OidcContext, Pkce, PkceMethod, Prompt, Rejection, ResponseMode, ResponseType,
     Scope, Session, StoredKey, TokenKind, TokenRecord, TokenStatus, TrustedIssuer, TrustedKey,
 };
+use portcullis::token::verifier::Secret;
 use portcullis::{Params, TokenResponse};
 use proptest::prelude::*;
 
@@ -240,10 +241,10 @@ fn flow() -> impl Strategy<Value = Flow> {
             proptest::collection::vec(text(), 0..2),
         )),
         (
-            proptest::option::of(text()),
-            proptest::option::of(text()),
+            proptest::option::of(any::<[u8; 16]>()),
+            proptest::option::of(any::<[u8; 16]>()),
             any::<bool>(),
-            proptest::option::of(text()),
+            proptest::option::of(any::<[u8; 16]>()),
         ),
         proptest::option::of((scope(), claims(), any::<bool>(), any::<i64>())),
         proptest::option::of(rejection()),
@@ -283,8 +284,8 @@ fn flow() -> impl Strategy<Value = Flow> {
                         ..AcceptLogin::default()
                     })
                 }),
-                login_verifier: login_verifier.map(Into::into),
-                consent_challenge: consent_challenge.map(Into::into),
+                login_verifier: login_verifier.map(Secret::from),
+                consent_challenge: consent_challenge.map(Secret::from),
                 consent_skip,
                 consent: consent.map(|(scope, claims, remember, remember_for)| {
                     Arc::new(AcceptConsent {
@@ -298,7 +299,7 @@ fn flow() -> impl Strategy<Value = Flow> {
                         ..AcceptConsent::default()
                     })
                 }),
-                consent_verifier: consent_verifier.map(Into::into),
+                consent_verifier: consent_verifier.map(Secret::from),
                 rejection,
             },
         )
@@ -313,7 +314,7 @@ fn logout_flow() -> impl Strategy<Value = LogoutFlow> {
             proptest::option::of(text()),
             text(),
             any::<i64>(),
-            proptest::option::of(text()),
+            proptest::option::of(any::<[u8; 16]>()),
         ),
     )
         .prop_map(
@@ -338,7 +339,7 @@ fn logout_flow() -> impl Strategy<Value = LogoutFlow> {
                 state_param,
                 request_url,
                 expires_at,
-                verifier,
+                verifier: verifier.map(Secret::from),
             },
         )
 }

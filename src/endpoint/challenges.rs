@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::endpoint::trust::MAX_IDENTIFIER_BYTES;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AcceptConsent, AcceptLogin, Flow, FlowState, OidcContext, Rejection, Scope};
-use crate::token::verifier;
+use crate::token::verifier::Secret;
 use crate::Provider;
 
 /// Where the app sends the browser next (Hydra's `OAuth2RedirectTo`).
@@ -106,7 +106,8 @@ impl Provider {
         let url = self.verifier_url(
             "/oauth2/auth",
             "login_verifier",
-            flow.login_verifier.as_deref(),
+            &flow.id,
+            flow.login_verifier.as_ref(),
         );
         url.map(|redirect_to| RedirectTo { redirect_to })
             .ok_or_else(|| unknown("login"))
@@ -116,7 +117,8 @@ impl Provider {
         let url = self.verifier_url(
             "/oauth2/auth",
             "consent_verifier",
-            flow.consent_verifier.as_deref(),
+            &flow.id,
+            flow.consent_verifier.as_ref(),
         );
         url.map(|redirect_to| RedirectTo { redirect_to })
             .ok_or_else(|| unknown("consent"))
@@ -135,7 +137,7 @@ impl Provider {
     }
 
     async fn consent_flow(&self, challenge: &str) -> Result<Flow> {
-        self.flow_by_handle(challenge, |f| f.consent_challenge.as_deref())
+        self.flow_by_handle(challenge, |f| f.consent_challenge.as_ref())
             .await?
             .ok_or_else(|| unknown("consent"))
     }
@@ -161,7 +163,7 @@ impl Provider {
         let login = to == FlowState::LoginHandled;
         flow.version += 1;
         flow.state = to;
-        let verifier = Some(verifier::mint(&flow.id, self.entropy()));
+        let verifier = Some(Secret::random(self.entropy()));
         if login {
             flow.login_verifier = verifier;
         } else {

@@ -21,7 +21,8 @@ use super::url_query::{append_query, with_query};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{LoginSession, LogoutFlow, LogoutState};
 use crate::storage::SessionSelector;
-use crate::token::{jwt, verifier};
+use crate::token::jwt;
+use crate::token::verifier::{self, Secret};
 use crate::Provider;
 
 const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -312,7 +313,8 @@ impl Provider {
         let url = self.verifier_url(
             "/oauth2/sessions/logout",
             "logout_verifier",
-            flow.verifier.as_deref(),
+            &flow.id,
+            flow.verifier.as_ref(),
         );
         url.map(|redirect_to| RedirectTo { redirect_to })
             .ok_or_else(|| Error::not_found("The logout challenge does not exist or has expired."))
@@ -353,7 +355,7 @@ impl Provider {
         }
         flow.version += 1;
         flow.state = to;
-        flow.verifier = Some(verifier::mint(&flow.id, self.entropy()).to_string());
+        flow.verifier = Some(Secret::random(self.entropy()));
         if !self.store().update_logout(&flow).await? {
             return Err(Error::new(
                 ErrorCode::Conflict,
@@ -377,13 +379,15 @@ impl Provider {
     }
 
     async fn complete_logout(&self, given: &str) -> Result<LogoutOutcome> {
-        let flow = match verifier::flow_id(given) {
-            Some(id) => self.logout_flow(id).await.ok(),
+        let flow = match verifier::split(given) {
+            Some((id, secret)) => self
+                .logout_flow(id)
+                .await
+                .ok()
+                .filter(|f| Secret::matches(f.verifier.as_ref(), secret)),
             None => None,
         };
-        let Some(mut flow) = flow.filter(|f| {
-            f.state == LogoutState::Accepted && verifier::matches(f.verifier.as_deref(), given)
-        }) else {
+        let Some(mut flow) = flow.filter(|f| f.state == LogoutState::Accepted) else {
             return page(Error::invalid_request(
                 "The logout verifier is invalid, used or expired.",
             ));

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::scope::Scope;
 use super::token::Pkce;
 use crate::endpoint::params::Params;
+use crate::token::verifier::{self, Secret};
 
 /// Which response types an authorization request asked for (OAuth 2.0 Multiple Response
 /// Type Encoding Practices).
@@ -273,19 +274,29 @@ pub struct Flow {
     pub auth_time: Option<i64>,
     /// The login app's acceptance (shared, as `request`).
     pub login: Option<Arc<AcceptLogin>>,
-    /// The login verifier (`<flow id>.<secret>`), once the login app answered: the
-    /// browser brings it back to the authorization endpoint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub login_verifier: Option<Arc<str>>,
-    /// The consent challenge (`<flow id>.<secret>`), once asked.
-    pub consent_challenge: Option<Arc<str>>,
+    /// The secret of the login verifier (`<flow id>.<secret>`), once the login app
+    /// answered: the browser brings the verifier back to the authorization endpoint.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "verifier::lenient"
+    )]
+    pub login_verifier: Option<Secret>,
+    /// The secret of the consent challenge (`<flow id>.<secret>`), once consent is asked.
+    #[serde(default, deserialize_with = "verifier::lenient")]
+    pub consent_challenge: Option<Secret>,
     /// Whether consent was skipped (remembered).
     pub consent_skip: bool,
     /// The consent app's acceptance (shared, as `request`).
     pub consent: Option<Arc<AcceptConsent>>,
-    /// The consent verifier (`<flow id>.<secret>`), once the consent app answered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consent_verifier: Option<Arc<str>>,
+    /// The secret of the consent verifier (`<flow id>.<secret>`), once the consent app
+    /// answered.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "verifier::lenient"
+    )]
+    pub consent_verifier: Option<Secret>,
     /// A rejection by either app.
     pub rejection: Option<Rejection>,
 }
@@ -370,9 +381,14 @@ pub struct LogoutFlow {
     pub request_url: String,
     /// When the challenge expires (unix seconds).
     pub expires_at: i64,
-    /// The logout verifier (`<logout id>.<secret>`), once the logout app answered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verifier: Option<String>,
+    /// The secret of the logout verifier (`<logout id>.<secret>`), once the logout app
+    /// answered.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "verifier::lenient"
+    )]
+    pub verifier: Option<Secret>,
 }
 
 /// A record that moves forward by compare-and-swap on its version (flows and logout

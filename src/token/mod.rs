@@ -9,4 +9,4 @@ pub mod jwt;
 pub mod opaque;
 pub mod pkce;
 pub mod secret;
-pub(crate) mod verifier;
+pub mod verifier;

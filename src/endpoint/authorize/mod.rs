@@ -20,7 +20,7 @@ use crate::model::{
     Rejection, Scope, Session,
 };
 use crate::token::jwt::{self, IdTokenParts};
-use crate::token::verifier;
+use crate::token::verifier::{self, Secret};
 use crate::Provider;
 
 pub mod request;
@@ -80,32 +80,37 @@ impl Provider {
         }
     }
 
-    /// This provider's `path` with `name` set to a flow's `verifier`, if it has one: where
-    /// the browser takes the verifier back to. (A flow stored by a version that kept no
-    /// verifiers has none.)
+    /// This provider's `path` with `name` set to a handle of the flow `flow_id`, if it has
+    /// one (`secret`): where the browser takes a verifier back to. (A flow stored by a
+    /// version that kept no verifiers has none.)
     pub(crate) fn verifier_url(
         &self,
         path: &str,
         name: &str,
-        verifier: Option<&str>,
+        flow_id: &str,
+        secret: Option<&Secret>,
     ) -> Option<String> {
-        verifier.map(|v| self.config().endpoint_with_query(path, [(name, v)]))
+        secret.map(|s| {
+            s.with_handle(flow_id, |handle| {
+                self.config().endpoint_with_query(path, [(name, handle)])
+            })
+        })
     }
 
     /// The live flow a handle (`<flow id>.<secret>`, see [`verifier`]) names, if the flow
-    /// kept that handle as `kept`.
+    /// kept its secret as `kept`.
     pub(crate) async fn flow_by_handle(
         &self,
         handle: &str,
-        kept: impl Fn(&Flow) -> Option<&str>,
+        kept: impl Fn(&Flow) -> Option<&Secret>,
     ) -> Result<Option<Flow>> {
-        let Some(id) = verifier::flow_id(handle) else {
+        let Some((id, secret)) = verifier::split(handle) else {
             return Ok(None);
         };
         Ok(self
             .live_flow(id)
             .await?
-            .filter(|f| verifier::matches(kept(f), handle)))
+            .filter(|f| Secret::matches(kept(f), secret)))
     }
 
     /// The flow with this id, unless expired.
@@ -224,8 +229,8 @@ impl Provider {
     }
 
     async fn after_login(&self, verifier: &str) -> Result<Authorization> {
-        let Some(flow) = self
-            .flow_by_handle(verifier, |f| f.login_verifier.as_deref())
+        let Some(mut flow) = self
+            .flow_by_handle(verifier, |f| f.login_verifier.as_ref())
             .await?
         else {
             return page(Error::invalid_request(
@@ -237,17 +242,11 @@ impl Provider {
                 "The login verifier has already been used.",
             ));
         }
-        let target = ErrorTarget::of(&flow.request);
-        let mut next = flow.clone();
-        next.version += 1;
-        if let Some(rejection) = &flow.rejection {
-            next.state = FlowState::Done;
-            return self
-                .advance(
-                    &next,
-                    self.redirect_error(target, rejection_error(rejection)),
-                )
-                .await;
+        flow.version += 1;
+        if let Some(e) = flow.rejection.as_ref().map(rejection_error) {
+            flow.state = FlowState::Done;
+            let out = self.redirect_error(ErrorTarget::of(&flow.request), e);
+            return self.advance(&flow, out).await;
         }
         let Some(login) = flow.login.clone() else {
             return Err(Error::internal("a handled login flow has no result"));
@@ -256,7 +255,8 @@ impl Provider {
             return page(Error::invalid_client("The client does not exist."));
         };
         let now = self.unix_now();
-        next.auth_time = Some(if flow.login_skip {
+        let login_skip = flow.login_skip;
+        flow.auth_time = Some(if login_skip {
             flow.auth_time.unwrap_or(now)
         } else {
             now
@@ -268,19 +268,19 @@ impl Provider {
             .as_deref()
             .is_some_and(|known| known != login.subject)
         {
-            next.session_id = self.new_id();
+            flow.session_id = self.new_id();
         }
 
         // Consent: skipped by the client's registration, remembered, or asked.
         let request = &flow.request;
         if client.skip_consent {
-            next.state = FlowState::Done;
-            next.consent_skip = true;
-            next.consent = Some(Arc::new(AcceptConsent {
+            flow.consent = Some(Arc::new(AcceptConsent {
                 grant_scope: request.scope.iter().map(str::to_owned).collect(),
                 grant_access_token_audience: request.audience.clone(),
                 ..AcceptConsent::default()
             }));
+            flow.state = FlowState::Done;
+            flow.consent_skip = true;
         } else {
             let remembered = if request.prompt.consent {
                 false
@@ -301,42 +301,40 @@ impl Provider {
                     })
             };
             if request.prompt.none && !remembered {
-                next.state = FlowState::Done;
                 let e = Error::new(
                     ErrorCode::ConsentRequired,
                     "The user must consent, but prompt=none forbids it.",
                 );
-                return self.advance(&next, self.redirect_error(target, e)).await;
+                let out = self.redirect_error(ErrorTarget::of(request), e);
+                flow.state = FlowState::Done;
+                return self.advance(&flow, out).await;
             }
-            next.state = FlowState::ConsentRequested;
-            next.consent_skip = remembered;
-            next.consent_challenge = Some(verifier::mint(&flow.id, self.entropy()));
+            flow.state = FlowState::ConsentRequested;
+            flow.consent_skip = remembered;
+            flow.consent_challenge = Some(Secret::random(self.entropy()));
         }
-        if !self.store().update_flow(&next).await? {
+        if !self.store().update_flow(&flow).await? {
             return page(Error::invalid_request(
                 "The login verifier has already been used.",
             ));
         }
-        let set_cookie = self.remember_login(&flow, &next, &login, now).await?;
-        let mut out = if next.state == FlowState::Done {
-            self.finish(&next, &client).await?
-        } else {
-            let challenge = next
-                .consent_challenge
-                .as_deref()
-                .unwrap_or_default()
-                .to_owned();
-            Authorization {
-                outcome: AuthorizeOutcome::Consent {
-                    redirect_to: with_query(
-                        &self.config().urls.consent,
-                        "consent_challenge",
-                        &challenge,
-                    ),
-                    challenge,
-                },
-                set_cookie: None,
+        let set_cookie = self.remember_login(login_skip, &flow, &login, now).await?;
+        let mut out = match flow.consent_challenge {
+            Some(secret) if flow.state == FlowState::ConsentRequested => {
+                let challenge = secret.handle(&flow.id);
+                Authorization {
+                    outcome: AuthorizeOutcome::Consent {
+                        redirect_to: with_query(
+                            &self.config().urls.consent,
+                            "consent_challenge",
+                            &challenge,
+                        ),
+                        challenge,
+                    },
+                    set_cookie: None,
+                }
             }
+            _ => self.finish(&flow, &client).await?,
         };
         out.set_cookie = set_cookie;
         Ok(out)
@@ -353,11 +351,12 @@ impl Provider {
         Ok(then)
     }
 
-    /// Records or extends the browser's login session; the cookie to set, if any.
+    /// Records or extends the browser's login session of `flow` (whose login was skipped
+    /// for a remembered session if `login_skip`); the cookie to set, if any.
     async fn remember_login(
         &self,
+        login_skip: bool,
         flow: &Flow,
-        next: &Flow,
         login: &crate::model::AcceptLogin,
         now: i64,
     ) -> Result<Option<SessionCookie>> {
@@ -366,29 +365,29 @@ impl Provider {
         } else {
             self.config().login_session_lifespan.whole_seconds()
         };
-        let renew = !flow.login_skip || login.extend_session_lifespan;
+        let renew = !login_skip || login.extend_session_lifespan;
         if !renew {
             return Ok(None);
         }
-        let remember = login.remember || flow.login_skip;
+        let remember = login.remember || login_skip;
         self.store()
             .put_login_session(LoginSession {
-                sid: next.session_id.to_string(),
+                sid: flow.session_id.to_string(),
                 subject: login.subject.clone(),
-                authenticated_at: next.auth_time.unwrap_or(now),
+                authenticated_at: flow.auth_time.unwrap_or(now),
                 expires_at: now.saturating_add(lifespan),
                 remember,
             })
             .await?;
         Ok(remember.then(|| SessionCookie {
-            value: next.session_id.to_string(),
+            value: flow.session_id.to_string(),
             max_age: lifespan,
         }))
     }
 
     async fn after_consent(&self, verifier: &str) -> Result<Authorization> {
-        let Some(flow) = self
-            .flow_by_handle(verifier, |f| f.consent_verifier.as_deref())
+        let Some(mut flow) = self
+            .flow_by_handle(verifier, |f| f.consent_verifier.as_ref())
             .await?
         else {
             return page(Error::invalid_request(
@@ -400,27 +399,21 @@ impl Provider {
                 "The consent verifier has already been used.",
             ));
         }
-        let mut next = flow.clone();
-        next.version += 1;
-        next.state = FlowState::Done;
-        if let Some(rejection) = &flow.rejection {
-            let target = ErrorTarget::of(&flow.request);
-            return self
-                .advance(
-                    &next,
-                    self.redirect_error(target, rejection_error(rejection)),
-                )
-                .await;
+        flow.version += 1;
+        flow.state = FlowState::Done;
+        if let Some(e) = flow.rejection.as_ref().map(rejection_error) {
+            let out = self.redirect_error(ErrorTarget::of(&flow.request), e);
+            return self.advance(&flow, out).await;
         }
         let Some(client) = self.store().get_client(&flow.request.client_id).await? else {
             return page(Error::invalid_client("The client does not exist."));
         };
-        if !self.store().update_flow(&next).await? {
+        if !self.store().update_flow(&flow).await? {
             return page(Error::invalid_request(
                 "The consent verifier has already been used.",
             ));
         }
-        self.finish(&next, &client).await
+        self.finish(&flow, &client).await
     }
 
     /// The flow is done: record the consent and answer the client with what it asked for.
