@@ -52,7 +52,7 @@ fn session() -> impl Strategy<Value = Session> {
             auth_time,
             acr: None,
             amr,
-            sid,
+            sid: sid.map(Into::into),
             nonce,
             consent_id: None,
             access_token_claims: at,
@@ -300,7 +300,7 @@ fn flow() -> impl Strategy<Value = Flow> {
                     })
                 }),
                 consent_verifier: consent_verifier.map(Secret::from),
-                rejection,
+                rejection: rejection.map(Arc::new),
             },
         )
 }
@@ -443,9 +443,9 @@ proptest! {
 
     #[test]
     fn sessions_and_consents(sid in text(), subject in text(), at in any::<i64>(), remember in any::<bool>(), s in scope(), c1 in claims(), c2 in claims()) {
-        json_round_trip(&LoginSession { sid: sid.clone(), subject: subject.clone(), authenticated_at: at, expires_at: at / 2, remember })?;
+        json_round_trip(&LoginSession { sid: sid.as_str().into(), subject: subject.clone(), authenticated_at: at, expires_at: at / 2, remember })?;
         json_round_trip(&ConsentSession {
-            id: sid.clone(), subject, client_id: sid.clone(), sid, granted_scope: s.clone(),
+            id: sid.as_str().into(), subject, client_id: sid.clone(), sid: sid.into(), granted_scope: s.clone(),
             granted_audience: vec![], claims: ConsentClaims { access_token: c1.clone(), id_token: c2 },
             remember, remember_until: Some(at), handled_at: at,
         })?;

@@ -148,7 +148,7 @@ fn advanced(flow: &Flow, subject: &str) -> Flow {
 
 fn login(sid: &str, subject: &str, expires_at: i64) -> LoginSession {
     LoginSession {
-        sid: sid.to_owned(),
+        sid: sid.into(),
         subject: subject.to_owned(),
         authenticated_at: NOW,
         expires_at,
@@ -158,10 +158,10 @@ fn login(sid: &str, subject: &str, expires_at: i64) -> LoginSession {
 
 fn consent(id: &str, subject: &str, client_id: &str, handled_at: i64) -> ConsentSession {
     ConsentSession {
-        id: id.to_owned(),
+        id: id.into(),
         subject: subject.to_owned(),
         client_id: client_id.to_owned(),
-        sid: "sid-1".to_owned(),
+        sid: "sid-1".into(),
         granted_scope: Scope::parse("openid").unwrap(),
         granted_audience: vec![],
         claims: ConsentClaims::default(),
@@ -194,7 +194,7 @@ async fn consent_ids<S: Storage>(store: &S, subject: &str) -> Vec<String> {
         .await
         .unwrap()
         .into_iter()
-        .map(|c| c.id)
+        .map(|c| c.id.to_string())
         .collect()
 }
 
@@ -1420,7 +1420,7 @@ async fn login_sessions_by_sid_and_subject<S: Storage + Clone>(store: S) {
         .await
         .unwrap();
     assert_eq!(
-        sorted_ids(gone, |l| l.sid),
+        sorted_ids(gone, |l| l.sid.to_string()),
         ["s1", "s5"],
         "only alice's sessions (s2 moved to carol)"
     );
@@ -1524,7 +1524,7 @@ async fn delete_consents_all_or_one_client<S: Storage + Clone>(store: S) {
         store.put_consent(c.clone()).await.unwrap();
     }
     let gone = store.delete_consents("alice", Some("app")).await.unwrap();
-    assert_eq!(sorted_ids(gone.clone(), |c| c.id), ["a1", "a3"]);
+    assert_eq!(sorted_ids(gone.clone(), |c| c.id.to_string()), ["a1", "a3"]);
     assert!(gone.contains(&consent("a1", "alice", "app", NOW - 30)));
     assert_eq!(consent_ids(&store, "alice").await, ["a4", "a2"]);
     assert_eq!(consent_ids(&store, "bob").await, ["b1"], "bob's stay");
@@ -1547,7 +1547,7 @@ async fn delete_consents_all_or_one_client<S: Storage + Clone>(store: S) {
     assert_eq!(consent_ids(&store, "alice").await, ["a1", "a4", "a2"]);
 
     let gone = store.delete_consents("alice", None).await.unwrap();
-    assert_eq!(sorted_ids(gone, |c| c.id), ["a1", "a2", "a4"]);
+    assert_eq!(sorted_ids(gone, |c| c.id.to_string()), ["a1", "a2", "a4"]);
     assert!(store.consents("alice").await.unwrap().is_empty());
     assert_eq!(consent_ids(&store, "bob").await, ["b1"]);
 }

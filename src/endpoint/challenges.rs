@@ -234,7 +234,7 @@ impl Provider {
             return Err(handled("login"));
         }
         self.answer(flow, FlowState::LoginHandled, |f| {
-            f.rejection = Some(rejection)
+            f.rejection = Some(Arc::new(rejection))
         })
         .await
     }
@@ -309,7 +309,7 @@ impl Provider {
             return Err(handled("consent"));
         }
         self.answer(flow, FlowState::ConsentHandled, |f| {
-            f.rejection = Some(rejection)
+            f.rejection = Some(Arc::new(rejection))
         })
         .await
     }

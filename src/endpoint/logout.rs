@@ -168,7 +168,7 @@ impl Provider {
             }
             return match browser {
                 Some(s) => {
-                    self.ask_logout_app(s.subject, s.sid, None, None, None, params, now)
+                    self.ask_logout_app(s.subject, s.sid.to_string(), None, None, None, params, now)
                         .await
                 }
                 None => Ok(LogoutOutcome::LoggedOut(LoggedOut {
@@ -234,7 +234,7 @@ impl Provider {
             Some(s) if s.remember => {
                 self.ask_logout_app(
                     subject,
-                    s.sid,
+                    s.sid.to_string(),
                     Some(hint_client),
                     redirect,
                     state,
@@ -245,7 +245,10 @@ impl Provider {
             }
             // Nothing remembered to confirm: end what there is and go back.
             other => {
-                let sid = other.map(|s| s.sid).or(hint_sid).unwrap_or_default();
+                let sid = other
+                    .map(|s| s.sid.to_string())
+                    .or(hint_sid)
+                    .unwrap_or_default();
                 let flow = LogoutFlow {
                     id: String::new(),
                     version: 0,
@@ -437,7 +440,7 @@ impl Provider {
             .consents(subject)
             .await?
             .into_iter()
-            .filter(|c| sids.contains(&c.sid))
+            .filter(|c| sids.iter().any(|s| **s == *c.sid))
             .map(|c| c.client_id)
             .collect();
         clients.sort();

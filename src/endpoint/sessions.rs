@@ -40,7 +40,7 @@ impl Provider {
             .consents(subject)
             .await?
             .into_iter()
-            .filter(|c| sid.is_none_or(|s| c.sid == s))
+            .filter(|c| sid.is_none_or(|s| *c.sid == *s))
             .collect();
         let end = start.saturating_add(limit).min(all.len());
         let sessions = all.get(start..end).map(<[_]>::to_vec).unwrap_or_default();

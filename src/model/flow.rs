@@ -297,15 +297,15 @@ pub struct Flow {
         deserialize_with = "verifier::lenient"
     )]
     pub consent_verifier: Option<Secret>,
-    /// A rejection by either app.
-    pub rejection: Option<Rejection>,
+    /// A rejection by either app (shared, as `request`).
+    pub rejection: Option<Arc<Rejection>>,
 }
 
 /// A remembered browser login (`sid`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoginSession {
     /// The session id (cookie value and `sid` claim).
-    pub sid: String,
+    pub sid: Arc<str>,
     /// Who is logged in.
     pub subject: String,
     /// When they authenticated (unix seconds).
@@ -320,14 +320,14 @@ pub struct LoginSession {
 /// it (its `id` is their `grant_id`), so revoking it revokes them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConsentSession {
-    /// The consent id (the consent challenge, and the grant id).
-    pub id: String,
+    /// The consent id (the login challenge of its flow, and the grant id).
+    pub id: Arc<str>,
     /// The subject.
     pub subject: String,
     /// The client.
     pub client_id: String,
     /// The login session it was given in.
-    pub sid: String,
+    pub sid: Arc<str>,
     /// The granted scope.
     pub granted_scope: Scope,
     /// The granted audiences.

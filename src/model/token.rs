@@ -102,13 +102,13 @@ pub struct Session {
     pub amr: Vec<String>,
     /// The login session id (`sid`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
+    pub sid: Option<Arc<str>>,
     /// The `nonce` of the authorization request, for the ID token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
     /// The consent that granted this authorization (revoking it revokes the grant).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub consent_id: Option<String>,
+    pub consent_id: Option<Arc<str>>,
     /// Extra claims for access tokens (introspection `ext`, JWT claims).
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub access_token_claims: Map<String, Value>,

@@ -41,7 +41,7 @@ pub struct MemoryStore {
 struct Sessions {
     flows: HashMap<Arc<str>, Box<Flow>>,
     logouts: HashMap<String, Box<LogoutFlow>>,
-    logins: HashMap<String, LoginSession>,
+    logins: HashMap<Arc<str>, LoginSession>,
     /// Consent sessions by subject, oldest first (by `handled_at`, ties in the order
     /// stored).
     consents: HashMap<String, Vec<ConsentSession>>,
@@ -488,13 +488,15 @@ impl SessionStore for MemoryStore {
             Ok(match by {
                 SessionSelector::Sid(sid) => s.logins.remove(sid).into_iter().collect(),
                 SessionSelector::Subject(subject) => {
-                    let sids: Vec<String> = s
+                    let sids: Vec<Arc<str>> = s
                         .logins
                         .values()
                         .filter(|l| l.subject == subject)
                         .map(|l| l.sid.clone())
                         .collect();
-                    sids.iter().filter_map(|sid| s.logins.remove(sid)).collect()
+                    sids.iter()
+                        .filter_map(|sid| s.logins.remove(&**sid))
+                        .collect()
                 }
             })
         })

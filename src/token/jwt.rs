@@ -60,6 +60,12 @@ pub fn half_hash(value: &str) -> String {
 /// A [`half_hash`] on the stack: 22 base64url characters.
 struct HalfHash([u8; 22]);
 
+impl Serialize for HalfHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl HalfHash {
     fn of(value: &str) -> Self {
         let mut text = [0u8; 22];
@@ -141,12 +147,29 @@ pub fn sign_id_token(
     parts: IdTokenParts<'_>,
 ) -> Result<String> {
     let claims = IdTokenClaims {
-        session,
+        iss: parts.issuer,
+        sub: &session.subject,
+        aud: parts.client_id,
+        azp: parts.client_id,
+        iat: parts.issued_at,
+        exp: parts.expires_at,
+        auth_time: session.auth_time,
+        nonce: session.nonce.as_deref().filter(|_| parts.with_nonce),
+        acr: session.acr.as_deref(),
+        amr: &session.amr,
+        sid: session.sid.as_deref(),
         at_hash: parts.access_token.map(HalfHash::of),
         c_hash: parts.code.map(HalfHash::of),
-        parts,
     };
-    signer.sign(alg, "JWT", &claims_json(&claims)?)
+    let json = if session.id_token_claims.is_empty() {
+        claims_json(&claims)?
+    } else {
+        claims_json(&WithExtraClaims {
+            extra: ExtraClaims(&session.id_token_claims),
+            standard: claims,
+        })?
+    };
+    signer.sign(alg, "JWT", &json)
 }
 
 /// A JWT's claims as JSON, in a buffer sized for typical claims (one allocation).
@@ -156,53 +179,52 @@ fn claims_json(claims: &impl Serialize) -> Result<Vec<u8>> {
     Ok(json)
 }
 
-/// The claims of an ID token, serialized straight from the session: the session's extra
-/// claims (never one of [`PROTECTED_ID_TOKEN_CLAIMS`]), then the standard ones.
+/// The standard claims of an ID token (OIDC Core §2, §3.3.2.11), borrowed from the
+/// session.
+#[derive(Serialize)]
 struct IdTokenClaims<'a> {
-    session: &'a crate::model::Session,
-    parts: IdTokenParts<'a>,
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    azp: &'a str,
+    iat: i64,
+    exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    amr: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     at_hash: Option<HalfHash>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     c_hash: Option<HalfHash>,
 }
 
-impl Serialize for IdTokenClaims<'_> {
+/// The session's extra ID-token claims (never one of [`PROTECTED_ID_TOKEN_CLAIMS`]),
+/// then the standard ones.
+#[derive(Serialize)]
+struct WithExtraClaims<'a> {
+    #[serde(flatten)]
+    extra: ExtraClaims<'a>,
+    #[serde(flatten)]
+    standard: IdTokenClaims<'a>,
+}
+
+/// Extra claims without the protected ones.
+struct ExtraClaims<'a>(&'a Map<String, Value>);
+
+impl Serialize for ExtraClaims<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let (session, parts) = (self.session, &self.parts);
-        let mut m = s.serialize_map(None)?;
-        for (k, v) in &session.id_token_claims {
-            if !PROTECTED_ID_TOKEN_CLAIMS.contains(&k.as_str()) {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.serialize_entry("iss", parts.issuer)?;
-        m.serialize_entry("sub", &session.subject)?;
-        m.serialize_entry("aud", parts.client_id)?;
-        m.serialize_entry("azp", parts.client_id)?;
-        m.serialize_entry("iat", &parts.issued_at)?;
-        m.serialize_entry("exp", &parts.expires_at)?;
-        if let Some(t) = session.auth_time {
-            m.serialize_entry("auth_time", &t)?;
-        }
-        if let Some(n) = session.nonce.as_ref().filter(|_| parts.with_nonce) {
-            m.serialize_entry("nonce", n)?;
-        }
-        if let Some(acr) = &session.acr {
-            m.serialize_entry("acr", acr)?;
-        }
-        if !session.amr.is_empty() {
-            m.serialize_entry("amr", &session.amr)?;
-        }
-        if let Some(sid) = &session.sid {
-            m.serialize_entry("sid", sid)?;
-        }
-        if let Some(h) = &self.at_hash {
-            m.serialize_entry("at_hash", h.as_str())?;
-        }
-        if let Some(h) = &self.c_hash {
-            m.serialize_entry("c_hash", h.as_str())?;
-        }
-        m.end()
+        s.collect_map(
+            self.0
+                .iter()
+                .filter(|(k, _)| !PROTECTED_ID_TOKEN_CLAIMS.contains(&k.as_str())),
+        )
     }
 }
 

@@ -206,7 +206,7 @@ impl Provider {
             expires_at: now.saturating_add(self.config().flow_lifespan.whole_seconds()),
             session_id: session
                 .as_ref()
-                .map_or_else(|| self.new_id(), |s| s.sid.as_str().into()),
+                .map_or_else(|| self.new_id(), |s| s.sid.clone()),
             login_skip: skip,
             known_subject: session.as_ref().map(|s| s.subject.as_str().into()),
             auth_time: session.as_ref().map(|s| s.authenticated_at),
@@ -243,7 +243,7 @@ impl Provider {
             ));
         }
         flow.version += 1;
-        if let Some(e) = flow.rejection.as_ref().map(rejection_error) {
+        if let Some(e) = flow.rejection.as_deref().map(rejection_error) {
             flow.state = FlowState::Done;
             let out = self.redirect_error(ErrorTarget::of(&flow.request), e);
             return self.advance(&flow, out).await;
@@ -372,7 +372,7 @@ impl Provider {
         let remember = login.remember || login_skip;
         self.store()
             .put_login_session(LoginSession {
-                sid: flow.session_id.to_string(),
+                sid: flow.session_id.clone(),
                 subject: login.subject.clone(),
                 authenticated_at: flow.auth_time.unwrap_or(now),
                 expires_at: now.saturating_add(lifespan),
@@ -401,7 +401,7 @@ impl Provider {
         }
         flow.version += 1;
         flow.state = FlowState::Done;
-        if let Some(e) = flow.rejection.as_ref().map(rejection_error) {
+        if let Some(e) = flow.rejection.as_deref().map(rejection_error) {
             let out = self.redirect_error(ErrorTarget::of(&flow.request), e);
             return self.advance(&flow, out).await;
         }
@@ -432,10 +432,10 @@ impl Provider {
         let now = self.unix_now();
         self.store()
             .put_consent(ConsentSession {
-                id: flow.id.to_string(),
+                id: flow.id.clone(),
                 subject: login.subject.clone(),
                 client_id: client.client_id.clone(),
-                sid: flow.session_id.to_string(),
+                sid: flow.session_id.clone(),
                 granted_scope: scope.clone(),
                 granted_audience: consent.grant_access_token_audience.clone(),
                 claims: consent.session.clone(),
@@ -453,9 +453,9 @@ impl Provider {
             auth_time: flow.auth_time,
             acr: login.acr.clone(),
             amr: login.amr.clone(),
-            sid: Some(flow.session_id.to_string()),
+            sid: Some(flow.session_id.clone()),
             nonce: request.nonce.clone(),
-            consent_id: Some(flow.id.to_string()),
+            consent_id: Some(flow.id.clone()),
             access_token_claims: consent.session.access_token.clone(),
             id_token_claims: consent.session.id_token.clone(),
         });
