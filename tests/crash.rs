@@ -130,35 +130,54 @@ async fn crash_child() {
     }
     let work = Work::decode(&work);
     let client = work.client();
+    // Each operation starts when the parent says so: it kills this child during the one
+    // it lets start after its chosen report, never later.
+    let mut go = std::io::stdin().lock();
+    let mut proceed = || {
+        let mut byte = [0u8];
+        std::io::Read::read_exact(&mut go, &mut byte).expect("the parent says go");
+    };
     for i in 0..ITEMS {
+        proceed();
         let revoked = f.revoke(&work.tokens[i], &client).await.unwrap();
         assert_eq!(revoked, Revocation::AccessToken);
         report(&format!("{}", 3 * i));
+        proceed();
         f.exchange(&work.codes[i], &client).await.unwrap();
         report(&format!("{}", 3 * i + 1));
+        proceed();
         f.refresh(&work.refresh[i], &client).await.unwrap();
         report(&format!("{}", 3 * i + 2));
     }
 }
 
-/// Runs a child on `dir` with `work`, killing it after `kill_after` reports (if given);
-/// returns its reports.
+/// Runs a child on `dir` with `work`, killing it after `kill_after` reports (if given),
+/// in the operation it starts next; returns its reports.
 fn run_child(dir: &std::path::Path, work: &str, kill_after: Option<usize>) -> Vec<String> {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["crash_child", "--exact", "--ignored", "--nocapture"])
         .env(DIR_VAR, dir)
         .env(WORK_VAR, work)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the child starts");
+    let mut go = child.stdin.take().unwrap();
+    let mut start_next = || {
+        // A child that is done (the issuing one) reads nothing: ignore a closed pipe.
+        let _ = go.write_all(b"g").and_then(|()| go.flush());
+    };
+    start_next();
     let out = BufReader::new(child.stdout.take().unwrap());
     let mut reports = Vec::new();
     for line in out.lines() {
         if let Some(report) = line.unwrap().strip_prefix(MARK) {
             reports.push(report.to_owned());
+            start_next();
             if Some(reports.len()) == kill_after {
-                // SIGKILL, while the child is in its next operation.
+                // SIGKILL, while the child is in the operation it just started (or
+                // before it starts it): it cannot start another.
                 child.kill().unwrap();
                 break;
             }

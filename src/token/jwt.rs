@@ -9,10 +9,10 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
-use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::claims::Claims;
 use crate::error::Result;
 use crate::keys::{Algorithm, KeySigner};
 use crate::model::TokenRecord;
@@ -60,12 +60,6 @@ pub fn half_hash(value: &str) -> String {
 /// A [`half_hash`] on the stack: 22 base64url characters.
 struct HalfHash([u8; 22]);
 
-impl Serialize for HalfHash {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
 impl HalfHash {
     fn of(value: &str) -> Self {
         let mut text = [0u8; 22];
@@ -80,21 +74,6 @@ impl HalfHash {
     }
 }
 
-#[derive(Serialize)]
-struct AccessTokenClaims<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: &'a [String],
-    exp: i64,
-    iat: i64,
-    nbf: i64,
-    jti: &'a str,
-    client_id: &'a str,
-    scope: &'a str,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    ext: &'a Map<String, Value>,
-}
-
 /// Signs the RFC 9068 access token for `record` (`typ: at+jwt`); returns it with its
 /// lookup key ([`digest`]).
 pub fn sign_access_token(
@@ -104,19 +83,21 @@ pub fn sign_access_token(
     jti: &str,
     record: &TokenRecord,
 ) -> Result<(String, String)> {
-    let claims = AccessTokenClaims {
-        iss: issuer,
-        sub: &record.session.subject,
-        aud: &record.audience,
-        exp: record.expires_at,
-        iat: record.issued_at,
-        nbf: record.issued_at,
-        jti,
-        client_id: &record.client_id,
-        scope: record.scope.as_str(),
-        ext: &record.session.access_token_claims,
-    };
-    let (token, digest) = signer.sign_digested(alg, "at+jwt", &claims_json(&claims)?)?;
+    let mut claims = Claims::new();
+    claims
+        .str("iss", issuer)
+        .str("sub", &record.session.subject)
+        .strs("aud", &record.audience)
+        .int("exp", record.expires_at)
+        .int("iat", record.issued_at)
+        .int("nbf", record.issued_at)
+        .str("jti", jti)
+        .str("client_id", &record.client_id)
+        .str("scope", record.scope.as_str());
+    if !record.session.access_token_claims.is_empty() {
+        claims.value("ext", &record.session.access_token_claims)?;
+    }
+    let (token, digest) = signer.sign_digested(alg, "at+jwt", &claims.finish())?;
     Ok((token, lookup_key(&digest)))
 }
 
@@ -146,86 +127,36 @@ pub fn sign_id_token(
     session: &crate::model::Session,
     parts: IdTokenParts<'_>,
 ) -> Result<String> {
-    let claims = IdTokenClaims {
-        iss: parts.issuer,
-        sub: &session.subject,
-        aud: parts.client_id,
-        azp: parts.client_id,
-        iat: parts.issued_at,
-        exp: parts.expires_at,
-        auth_time: session.auth_time,
-        nonce: session.nonce.as_deref().filter(|_| parts.with_nonce),
-        acr: session.acr.as_deref(),
-        amr: &session.amr,
-        sid: session.sid.as_deref(),
-        at_hash: parts.access_token.map(HalfHash::of),
-        c_hash: parts.code.map(HalfHash::of),
-    };
-    let json = if session.id_token_claims.is_empty() {
-        claims_json(&claims)?
-    } else {
-        claims_json(&WithExtraClaims {
-            extra: ExtraClaims(&session.id_token_claims),
-            standard: claims,
-        })?
-    };
-    signer.sign(alg, "JWT", &json)
-}
-
-/// A JWT's claims as JSON, in a buffer sized for typical claims (one allocation).
-fn claims_json(claims: &impl Serialize) -> Result<Vec<u8>> {
-    let mut json = Vec::with_capacity(512);
-    serde_json::to_writer(&mut json, claims).map_err(crate::Error::internal)?;
-    Ok(json)
-}
-
-/// The standard claims of an ID token (OIDC Core §2, §3.3.2.11), borrowed from the
-/// session.
-#[derive(Serialize)]
-struct IdTokenClaims<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: &'a str,
-    azp: &'a str,
-    iat: i64,
-    exp: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    auth_time: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nonce: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    acr: Option<&'a str>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    amr: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sid: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    at_hash: Option<HalfHash>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    c_hash: Option<HalfHash>,
-}
-
-/// The session's extra ID-token claims (never one of [`PROTECTED_ID_TOKEN_CLAIMS`]),
-/// then the standard ones.
-#[derive(Serialize)]
-struct WithExtraClaims<'a> {
-    #[serde(flatten)]
-    extra: ExtraClaims<'a>,
-    #[serde(flatten)]
-    standard: IdTokenClaims<'a>,
-}
-
-/// Extra claims without the protected ones.
-struct ExtraClaims<'a>(&'a Map<String, Value>);
-
-impl Serialize for ExtraClaims<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_map(
-            self.0
-                .iter()
-                .filter(|(k, _)| !PROTECTED_ID_TOKEN_CLAIMS.contains(&k.as_str())),
+    let mut claims = Claims::new();
+    // The session's extra claims first, never one of the protected ones.
+    claims.extra(&session.id_token_claims, |name| {
+        !PROTECTED_ID_TOKEN_CLAIMS.contains(&name)
+    })?;
+    claims
+        .str("iss", parts.issuer)
+        .str("sub", &session.subject)
+        .str("aud", parts.client_id)
+        .str("azp", parts.client_id)
+        .int("iat", parts.issued_at)
+        .int("exp", parts.expires_at)
+        .opt_int("auth_time", session.auth_time)
+        .opt_str(
+            "nonce",
+            session.nonce.as_deref().filter(|_| parts.with_nonce),
         )
+        .opt_str("acr", session.acr.as_deref());
+    if !session.amr.is_empty() {
+        claims.strs("amr", &session.amr);
     }
+    claims.opt_str("sid", session.sid.as_deref());
+    if let Some(token) = parts.access_token {
+        claims.str("at_hash", HalfHash::of(token).as_str());
+    }
+    if let Some(code) = parts.code {
+        claims.str("c_hash", HalfHash::of(code).as_str());
+    }
+    let json = claims.finish();
+    signer.sign(alg, "JWT", &json)
 }
 
 /// Verifies a JWT this provider signed (e.g. an `id_token_hint`): signature against the

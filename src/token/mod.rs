@@ -3,6 +3,7 @@
 //! authentication and of the JWT-bearer grant.
 
 pub mod assertion;
+mod claims;
 pub mod client_assertion;
 pub mod client_jwks;
 pub mod jwt;
