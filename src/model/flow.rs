@@ -394,19 +394,12 @@ pub struct LogoutFlow {
 /// A record that moves forward by compare-and-swap on its version (flows and logout
 /// requests), so stores implement create/get/update once for both.
 pub(crate) trait Versioned: Clone + Serialize + serde::de::DeserializeOwned {
-    /// The id as a map key: a shared copy where the record shares its id.
-    type Key: std::borrow::Borrow<str> + std::hash::Hash + Eq;
-    fn key(&self) -> Self::Key;
     fn id(&self) -> &str;
     fn version(&self) -> u64;
     fn expires_at(&self) -> i64;
 }
 
 impl Versioned for Flow {
-    type Key = Arc<str>;
-    fn key(&self) -> Arc<str> {
-        self.id.clone()
-    }
     fn id(&self) -> &str {
         &self.id
     }
@@ -419,10 +412,6 @@ impl Versioned for Flow {
 }
 
 impl Versioned for LogoutFlow {
-    type Key = String;
-    fn key(&self) -> String {
-        self.id.clone()
-    }
     fn id(&self) -> &str {
         &self.id
     }

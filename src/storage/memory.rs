@@ -2,10 +2,10 @@
 //! their state on restart.
 
 use std::collections::{BTreeMap, HashSet};
-use std::hash::BuildHasher as _;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::memory_assertions::AssertionIds;
+use super::memory_table::{Keyed, Table};
 use super::memory_trust::Trusts;
 use super::StoreFuture;
 
@@ -39,12 +39,37 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Sessions {
-    flows: HashMap<Arc<str>, Box<Flow>>,
-    logouts: HashMap<String, Box<LogoutFlow>>,
-    logins: HashMap<Arc<str>, LoginSession>,
-    /// Consent sessions by subject, oldest first (by `handled_at`, ties in the order
-    /// stored).
-    consents: HashMap<String, Vec<ConsentSession>>,
+    flows: Table<Box<Flow>>,
+    logouts: Table<Box<LogoutFlow>>,
+    logins: Table<LoginSession>,
+    consents: Table<ConsentsOf>,
+}
+
+/// A subject's consent sessions, oldest first (by `handled_at`, ties in the order stored).
+#[derive(Debug)]
+struct ConsentsOf {
+    subject: String,
+    sessions: Vec<ConsentSession>,
+}
+
+impl Keyed for ConsentsOf {
+    fn key(&self) -> &str {
+        &self.subject
+    }
+}
+
+impl Keyed for LoginSession {
+    fn key(&self) -> &str {
+        &self.sid
+    }
+}
+
+/// Flows and logout requests are boxed in their tables: the records are large and the
+/// tables grow one record per authorization request, so an entry stays small to move.
+impl<T: Versioned> Keyed for Box<T> {
+    fn key(&self) -> &str {
+        self.id()
+    }
 }
 
 /// Token records by signature, and the revoked grants.
@@ -55,84 +80,42 @@ struct Sessions {
 /// deletion, an admin call) and flushing scan the records.
 #[derive(Debug, Default)]
 struct Tokens {
-    by_signature: Records,
+    by_signature: Table<Slot>,
     /// Revoked grants, and until when the marker is needed (unix seconds;
     /// [`MARKER_UNTIL_FIRST_FLUSH`] until a flush has looked at the grant's tokens).
     revoked_grants: HashMap<String, i64>,
 }
 
-/// Token records keyed by their own signature: inserting copies no key.
-#[derive(Debug, Default)]
-struct Records {
-    table: hashbrown::HashTable<Slot>,
-    hasher: foldhash::fast::RandomState,
-}
-
 /// A stored record and its status now. Consuming, rotating and revoking set the slot's
 /// status and leave the shared record as issued, so they copy nothing; a reader of a
-/// spent token gets a copy with the status set. The slot keeps the signature's hash, so
-/// growing the table touches no record.
+/// spent token gets a copy with the status set.
 #[derive(Debug)]
 struct Slot {
     status: TokenStatus,
     /// When a refresh token was rotated, once it is, and how often reused since.
     rotated_at: Option<i64>,
     reuses: u32,
-    hash: u64,
     record: Arc<TokenRecord>,
 }
 
-/// Whether a slot holds the record with this signature (and hash): the whole hash is
-/// compared first, so a probe reads a record only when it matches.
-fn holds(hash: u64, signature: &str) -> impl Fn(&Slot) -> bool + '_ {
-    move |s| s.hash == hash && *s.record.signature == *signature
-}
-
-impl Records {
-    fn insert(&mut self, record: TokenRecord) {
-        let hash = self.hasher.hash_one(&*record.signature);
-        let entry = (self.table).entry(hash, holds(hash, &record.signature), |s| s.hash);
-        let slot = Slot {
-            status: record.status,
-            rotated_at: record.rotated_at,
-            reuses: record.reuses,
-            hash,
-            record: Arc::new(record),
-        };
-        match entry {
-            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = slot,
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                e.insert(slot);
-            }
-        }
-    }
-
-    fn get(&self, signature: &str) -> Option<&Slot> {
-        let hash = self.hasher.hash_one(signature);
-        self.table.find(hash, holds(hash, signature))
-    }
-
-    fn get_mut(&mut self, signature: &str) -> Option<&mut Slot> {
-        let hash = self.hasher.hash_one(signature);
-        self.table.find_mut(hash, holds(hash, signature))
-    }
-
-    fn len(&self) -> usize {
-        self.table.len()
-    }
-
-    fn values(&self) -> impl Iterator<Item = &TokenRecord> {
-        self.table.iter().map(|s| &*s.record)
-    }
-
-    fn retain(&mut self, mut keep: impl FnMut(&TokenRecord) -> bool) {
-        self.table.retain(|s| keep(&s.record));
+impl Keyed for Slot {
+    fn key(&self) -> &str {
+        &self.record.signature
     }
 }
 
 impl Tokens {
+    fn records(&self) -> impl Iterator<Item = &TokenRecord> {
+        self.by_signature.values().map(|s| &*s.record)
+    }
+
     fn insert(&mut self, record: TokenRecord) {
-        self.by_signature.insert(record);
+        self.by_signature.insert(Slot {
+            status: record.status,
+            rotated_at: record.rotated_at,
+            reuses: record.reuses,
+            record: Arc::new(record),
+        });
     }
 
     fn check_grants_open(&self, tokens: &[TokenRecord]) -> Result<()> {
@@ -218,23 +201,14 @@ pub(super) fn page<T>(
     page_of(matching, limit)
 }
 
-/// Flows and logout requests are boxed in their maps: the records are large and the maps
-/// grow one record per authorization request, so a slot stays small to move on rehash.
-fn create_versioned<T: Versioned>(map: &mut HashMap<T::Key, Box<T>>, record: &T) -> Result<()> {
-    match map.entry(record.key()) {
-        std::collections::hash_map::Entry::Occupied(_) => Err(Error::new(
-            ErrorCode::Conflict,
-            "The request already exists.",
-        )),
-        std::collections::hash_map::Entry::Vacant(slot) => {
-            slot.insert(Box::new(record.clone()));
-            Ok(())
-        }
-    }
+fn create_versioned<T: Versioned>(table: &mut Table<Box<T>>, record: &T) -> Result<()> {
+    table
+        .insert_new(Box::new(record.clone()))
+        .map_err(|_| Error::new(ErrorCode::Conflict, "The request already exists."))
 }
 
-fn update_versioned<T: Versioned>(map: &mut HashMap<T::Key, Box<T>>, record: &T) -> bool {
-    match map.get_mut(record.id()) {
+fn update_versioned<T: Versioned>(table: &mut Table<Box<T>>, record: &T) -> bool {
+    match table.get_mut(record.id()) {
         Some(stored) if stored.version().checked_add(1) == Some(record.version()) => {
             (**stored).clone_from(record);
             true
@@ -395,11 +369,8 @@ impl TokenStore for MemoryStore {
     fn revoke_client_tokens<'a>(&'a self, client_id: &'a str) -> StoreFuture<'a, Result<u64>> {
         StoreFuture::now(|| {
             let mut t = write(&self.tokens);
-            let mine: Vec<&TokenRecord> = t
-                .by_signature
-                .values()
-                .filter(|r| &*r.client_id == client_id)
-                .collect();
+            let mine: Vec<&TokenRecord> =
+                t.records().filter(|r| &*r.client_id == client_id).collect();
             let count = mine.len() as u64;
             let grants: HashSet<Arc<str>> = mine.into_iter().map(|r| r.grant_id.clone()).collect();
             for g in &grants {
@@ -427,11 +398,11 @@ impl TokenStore for MemoryStore {
                 revoked_grants,
             } = &mut *t;
             let count = by_signature.len();
-            by_signature.retain(|r| r.expires_at >= before);
+            by_signature.retain(|s| s.record.expires_at >= before);
             // A marker lasts while its grant's tokens could still be presented: until the
             // last of them expires, or the grace after the first flush for a tokenless grant.
             let mut last_expiry: HashMap<&str, i64> = HashMap::default();
-            for r in by_signature.values() {
+            for r in by_signature.values().map(|s| &s.record) {
                 if let Some(until) = revoked_grants.get(&*r.grant_id) {
                     let last = last_expiry.entry(&*r.grant_id).or_insert(*until);
                     *last = (*last).max(r.expires_at);
@@ -465,9 +436,7 @@ impl SessionStore for MemoryStore {
 
     fn put_login_session<'a>(&'a self, session: LoginSession) -> StoreFuture<'a, Result<()>> {
         StoreFuture::now(|| {
-            write(&self.sessions)
-                .logins
-                .insert(session.sid.clone(), session);
+            write(&self.sessions).logins.insert(session);
             Ok(())
         })
     }
@@ -494,9 +463,7 @@ impl SessionStore for MemoryStore {
                         .filter(|l| l.subject == subject)
                         .map(|l| l.sid.clone())
                         .collect();
-                    sids.iter()
-                        .filter_map(|sid| s.logins.remove(&**sid))
-                        .collect()
+                    sids.iter().filter_map(|sid| s.logins.remove(sid)).collect()
                 }
             })
         })
@@ -505,7 +472,14 @@ impl SessionStore for MemoryStore {
     fn put_consent<'a>(&'a self, consent: ConsentSession) -> StoreFuture<'a, Result<()>> {
         StoreFuture::now(|| {
             let mut s = write(&self.sessions);
-            let list = s.consents.entry(consent.subject.clone()).or_default();
+            let Some(of) = s.consents.get_mut(&consent.subject) else {
+                s.consents.insert(ConsentsOf {
+                    subject: consent.subject.clone(),
+                    sessions: vec![consent],
+                });
+                return Ok(());
+            };
+            let list = &mut of.sessions;
             list.retain(|c| c.id != consent.id);
             // Most subjects give few consents: grow one at a time, not by four.
             list.reserve_exact(1);
@@ -520,7 +494,7 @@ impl SessionStore for MemoryStore {
             let s = read(&self.sessions);
             Ok(s.consents
                 .get(subject)
-                .map(|l| l.iter().rev().cloned().collect())
+                .map(|of| of.sessions.iter().rev().cloned().collect())
                 .unwrap_or_default())
         })
     }
@@ -532,7 +506,7 @@ impl SessionStore for MemoryStore {
     ) -> StoreFuture<'a, Result<Vec<ConsentSession>>> {
         StoreFuture::now(|| {
             let mut s = write(&self.sessions);
-            let Some(list) = s.consents.get_mut(subject) else {
+            let Some(ConsentsOf { sessions: list, .. }) = s.consents.get_mut(subject) else {
                 return Ok(Vec::new());
             };
             let (gone, kept): (Vec<_>, Vec<_>) = list
@@ -563,9 +537,9 @@ impl SessionStore for MemoryStore {
             let mut s = write(&self.sessions);
             let count = |s: &Sessions| s.flows.len() + s.logins.len() + s.logouts.len();
             let n = count(&s);
-            s.flows.retain(|_, f| f.expires_at() >= before);
-            s.logins.retain(|_, l| l.expires_at >= before);
-            s.logouts.retain(|_, l| l.expires_at() >= before);
+            s.flows.retain(|f| f.expires_at() >= before);
+            s.logins.retain(|l| l.expires_at >= before);
+            s.logouts.retain(|l| l.expires_at() >= before);
             Ok((n - count(&s)) as u64)
         })
     }

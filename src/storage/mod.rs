@@ -45,6 +45,7 @@ use crate::model::{
 mod future;
 pub mod memory;
 mod memory_assertions;
+mod memory_table;
 mod memory_trust;
 #[cfg(feature = "postgres")]
 mod postgres_sessions;
