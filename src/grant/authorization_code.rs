@@ -178,13 +178,13 @@ pub(crate) async fn exchange(
     };
     let minted = Issue {
         client,
-        client_id: record.client_id.clone(),
+        client_id: &record.client_id,
         grant: GrantKind::AuthorizationCode,
-        grant_id: record.grant_id.clone(),
-        scope: record.scope.clone(),
-        granted_scope: record.granted_scope.clone(),
-        audience: record.audience.clone(),
-        session: record.session.clone(),
+        grant_id: &record.grant_id,
+        scope: &record.scope,
+        granted_scope: &record.granted_scope,
+        audience: &record.audience,
+        session: &record.session,
         refresh: record.scope.is_offline() && client.allows_grant(GrantType::RefreshToken),
         id_token: record.scope.contains("openid").then_some((None, true)),
     }

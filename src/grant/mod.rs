@@ -17,16 +17,19 @@ pub mod jwt_bearer;
 pub mod refresh_token;
 
 /// What to mint for one grant family.
+///
+/// It borrows what the records share (a grant's earlier record holds most of it), so
+/// each record takes its own share and nothing is shared twice.
 pub(crate) struct Issue<'a> {
     pub client: &'a Client,
-    /// The client's id, shared by the records (a grant's earlier record holds it).
-    pub client_id: Arc<str>,
+    /// The client's id.
+    pub client_id: &'a Arc<str>,
     pub grant: GrantKind,
-    pub grant_id: Arc<str>,
-    pub scope: Scope,
-    pub granted_scope: Scope,
-    pub audience: Vec<String>,
-    pub session: Arc<Session>,
+    pub grant_id: &'a Arc<str>,
+    pub scope: &'a Scope,
+    pub granted_scope: &'a Scope,
+    pub audience: &'a [String],
+    pub session: &'a Arc<Session>,
     /// Mint a refresh token too.
     pub refresh: bool,
     /// Mint an ID token too (OpenID requests): with the code it was issued with, and
@@ -65,7 +68,7 @@ impl Issue<'_> {
             client_id: client_id.clone(),
             scope: self.scope.clone(),
             granted_scope: self.granted_scope.clone(),
-            audience: self.audience.clone(),
+            audience: self.audience.to_vec(),
             issued_at: now,
             expires_at: now.saturating_add(lifespan.whole_seconds()),
             session: self.session.clone(),
@@ -77,7 +80,7 @@ impl Issue<'_> {
     pub fn mint(&self, provider: &Provider) -> Result<Minted> {
         let now = provider.unix_now();
         let config = provider.config();
-        let client_id = &self.client_id;
+        let client_id = self.client_id;
         let (access_token, access_record) = match config.access_token_strategy(self.client) {
             AccessTokenStrategy::Opaque => {
                 let m = provider
@@ -134,7 +137,7 @@ impl Issue<'_> {
             Some((code, with_nonce)) => Some(jwt::sign_id_token(
                 provider.signer(),
                 id_token_alg(self.client),
-                &self.session,
+                self.session,
                 IdTokenParts {
                     issuer: &config.issuer,
                     client_id: &self.client.client_id,
@@ -193,13 +196,13 @@ pub(crate) async fn issue_access_token(
     });
     let minted = Issue {
         client,
-        client_id: client.client_id.as_str().into(),
+        client_id: &client.client_id.as_str().into(),
         grant,
-        grant_id: provider.new_id(),
-        granted_scope: scope.clone(),
-        scope,
-        audience,
-        session,
+        grant_id: &provider.new_id(),
+        granted_scope: &scope,
+        scope: &scope,
+        audience: &audience,
+        session: &session,
         refresh: false,
         id_token: None,
     }

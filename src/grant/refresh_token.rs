@@ -72,14 +72,14 @@ pub(crate) async fn refresh(
     };
     let minted = Issue {
         client,
-        client_id: record.client_id.clone(),
+        client_id: &record.client_id,
         grant: GrantKind::RefreshToken,
-        grant_id: record.grant_id.clone(),
+        grant_id: &record.grant_id,
         id_token: scope.contains("openid").then_some((None, false)),
-        scope,
-        granted_scope: record.granted_scope.clone(),
-        audience: record.audience.clone(),
-        session: record.session.clone(),
+        scope: &scope,
+        granted_scope: &record.granted_scope,
+        audience: &record.audience,
+        session: &record.session,
         refresh: true,
     }
     .mint(provider)?;

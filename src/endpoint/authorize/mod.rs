@@ -482,13 +482,13 @@ impl Provider {
             true => {
                 let minted = Issue {
                     client,
-                    client_id: client.client_id.as_str().into(),
+                    client_id: &client.client_id.as_str().into(),
                     grant: GrantKind::Implicit,
-                    grant_id: flow.id.clone(),
-                    scope: scope.clone(),
-                    granted_scope: scope.clone(),
-                    audience: consent.grant_access_token_audience.clone(),
-                    session: session.clone(),
+                    grant_id: &flow.id,
+                    scope: &scope,
+                    granted_scope: &scope,
+                    audience: &consent.grant_access_token_audience,
+                    session: &session,
                     refresh: false,
                     id_token: None,
                 }
