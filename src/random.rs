@@ -119,6 +119,12 @@ impl CryptoRng for EntropyRng<'_> {}
 /// `N` (at most 48) random bytes, base64url without padding, as a `String` or an
 /// `Arc<str>` (encoded on the stack, so either costs one allocation).
 pub(crate) fn token_string<const N: usize, T: for<'a> From<&'a str>>(entropy: &dyn Entropy) -> T {
+    with_token::<N, T>(entropy, |s| T::from(s))
+}
+
+/// Calls `f` with `N` (at most 48) random bytes, base64url without padding, encoded on
+/// the stack.
+pub(crate) fn with_token<const N: usize, R>(entropy: &dyn Entropy, f: impl FnOnce(&str) -> R) -> R {
     use base64::Engine as _;
     let mut random = [0u8; N];
     entropy.fill(&mut random);
@@ -126,7 +132,7 @@ pub(crate) fn token_string<const N: usize, T: for<'a> From<&'a str>>(entropy: &d
     let len = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode_slice(random, &mut encoded)
         .expect("48 bytes encode in 64");
-    T::from(std::str::from_utf8(&encoded[..len]).expect("base64 is ASCII"))
+    f(std::str::from_utf8(&encoded[..len]).expect("base64 is ASCII"))
 }
 
 #[cfg(test)]

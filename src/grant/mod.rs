@@ -98,7 +98,6 @@ impl Issue<'_> {
                 )
             }
             AccessTokenStrategy::Jwt => {
-                let jti = crate::random::token_string::<16, String>(provider.entropy());
                 let mut record = self.record(
                     provider,
                     TokenKind::AccessToken,
@@ -106,13 +105,16 @@ impl Issue<'_> {
                     client_id,
                     now,
                 );
-                let (token, signature) = jwt::sign_access_token(
-                    provider.signer(),
-                    config.access_token_alg,
-                    &config.issuer,
-                    &jti,
-                    &record,
-                )?;
+                let (token, signature) =
+                    crate::random::with_token::<16, _>(provider.entropy(), |jti| {
+                        jwt::sign_access_token(
+                            provider.signer(),
+                            config.access_token_alg,
+                            &config.issuer,
+                            jti,
+                            &record,
+                        )
+                    })?;
                 record.signature = signature;
                 (token, record)
             }
