@@ -48,6 +48,10 @@
 //! - Client secrets are stored as tagged hashes and compared in constant time: SHA-256
 //!   for the 256-bit secrets the server generates (fast, and safe at that entropy),
 //!   PBKDF2-SHA256 (25,000 iterations) for secrets a caller chose.
+//! - The handles of a login, consent or logout flow (its challenges and verifiers) carry
+//!   128 random bits, are good for one step of that one flow only, and are compared in
+//!   constant time ([`token::verifier`](crate::token::verifier)). The store keeps them
+//!   as it keeps login session ids: bearer values that live for the minutes of a flow.
 //! - A client must authenticate with the method it registered.
 //! - A `private_key_jwt` assertion is verified against the client's registered public
 //!   keys (inline `jwks`, or a `jwks_uri` fetched by the app's
