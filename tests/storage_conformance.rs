@@ -1288,7 +1288,7 @@ async fn flow_create_get_update<S: Storage + Clone>(store: S) {
     let f0 = flow("f1", NOW + 1800);
     assert_eq!(store.get_flow("f1").await.unwrap(), None);
     store.create_flow(&f0).await.unwrap();
-    assert_eq!(store.get_flow("f1").await.unwrap().as_ref(), Some(&f0));
+    assert_eq!(store.get_flow("f1").await.unwrap().as_deref(), Some(&f0));
 
     let dup = store
         .create_flow(&advanced(&f0, "mallory"))
@@ -1296,7 +1296,7 @@ async fn flow_create_get_update<S: Storage + Clone>(store: S) {
         .unwrap_err();
     assert_eq!(dup.code(), ErrorCode::Conflict);
     assert_eq!(
-        store.get_flow("f1").await.unwrap().as_ref(),
+        store.get_flow("f1").await.unwrap().as_deref(),
         Some(&f0),
         "a refused duplicate does not overwrite"
     );
@@ -1306,7 +1306,7 @@ async fn flow_create_get_update<S: Storage + Clone>(store: S) {
         store.update_flow(&f1).await.unwrap(),
         "the right version wins"
     );
-    assert_eq!(store.get_flow("f1").await.unwrap().as_ref(), Some(&f1));
+    assert_eq!(store.get_flow("f1").await.unwrap().as_deref(), Some(&f1));
 
     assert!(
         !store.update_flow(&advanced(&f0, "mallory")).await.unwrap(),
@@ -1325,7 +1325,7 @@ async fn flow_create_get_update<S: Storage + Clone>(store: S) {
         !store.update_flow(&same).await.unwrap(),
         "an update to the same version is refused"
     );
-    assert_eq!(store.get_flow("f1").await.unwrap().as_ref(), Some(&f1));
+    assert_eq!(store.get_flow("f1").await.unwrap().as_deref(), Some(&f1));
 
     assert!(
         !store
@@ -1930,7 +1930,7 @@ async fn sled_state_survives_reopen() {
         .collect();
     assert_eq!(kids, ["k1", "k2"]);
     let f1 = store.get_flow("f1").await.unwrap().expect("flows persist");
-    assert_eq!(f1, advanced(&flow("f1", NOW + 1800), "alice"));
+    assert_eq!(*f1, advanced(&flow("f1", NOW + 1800), "alice"));
     assert!(
         !store
             .update_flow(&advanced(&flow("f1", NOW + 1800), "mallory"))

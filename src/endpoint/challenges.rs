@@ -130,13 +130,13 @@ impl Provider {
             .endpoint_with_query("/oauth2/auth", flow.request.params.pairs())
     }
 
-    async fn login_flow(&self, challenge: &str) -> Result<Flow> {
+    async fn login_flow(&self, challenge: &str) -> Result<Box<Flow>> {
         self.live_flow(challenge)
             .await?
             .ok_or_else(|| unknown("login"))
     }
 
-    async fn consent_flow(&self, challenge: &str) -> Result<Flow> {
+    async fn consent_flow(&self, challenge: &str) -> Result<Box<Flow>> {
         self.flow_by_handle(challenge, |f| f.consent_challenge.as_ref())
             .await?
             .ok_or_else(|| unknown("consent"))
@@ -156,7 +156,7 @@ impl Provider {
     /// `conflict` if another answer got there first.
     async fn answer(
         &self,
-        mut flow: Flow,
+        mut flow: Box<Flow>,
         to: FlowState,
         edit: impl FnOnce(&mut Flow),
     ) -> Result<RedirectTo> {

@@ -426,8 +426,8 @@ impl SessionStore for MemoryStore {
         StoreFuture::now(|| create_versioned(&mut write(&self.sessions).flows, flow))
     }
 
-    fn get_flow<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Flow>>> {
-        StoreFuture::now(|| Ok(read(&self.sessions).flows.get(id).map(|f| (**f).clone())))
+    fn get_flow<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Box<Flow>>>> {
+        StoreFuture::now(|| Ok(read(&self.sessions).flows.get(id).cloned()))
     }
 
     fn update_flow<'a>(&'a self, flow: &'a Flow) -> StoreFuture<'a, Result<bool>> {

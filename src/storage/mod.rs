@@ -298,8 +298,9 @@ pub trait TokenStore: Send + Sync {
 pub trait SessionStore: Send + Sync {
     /// Stores a new flow.
     fn create_flow<'a>(&'a self, flow: &'a Flow) -> StoreFuture<'a, Result<()>>;
-    /// The flow with this id.
-    fn get_flow<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Flow>>>;
+    /// The flow with this id (boxed: the engine passes it through several steps, each a
+    /// move of a pointer rather than of the record).
+    fn get_flow<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Box<Flow>>>>;
     /// Replaces the flow if the stored one's version is `flow.version - 1`; whether it
     /// did. Of concurrent updates from one version, exactly one succeeds.
     fn update_flow<'a>(&'a self, flow: &'a Flow) -> StoreFuture<'a, Result<bool>>;

@@ -99,8 +99,8 @@ impl SessionStore for PostgresStore {
         StoreFuture::boxed(self.create_versioned(&FLOWS, flow))
     }
 
-    fn get_flow<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Flow>>> {
-        StoreFuture::boxed(self.get_versioned(&FLOWS, id))
+    fn get_flow<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Box<Flow>>>> {
+        StoreFuture::boxed(async move { Ok(self.get_versioned(&FLOWS, id).await?.map(Box::new)) })
     }
 
     fn update_flow<'a>(&'a self, flow: &'a Flow) -> StoreFuture<'a, Result<bool>> {

@@ -188,8 +188,8 @@ impl SessionStore for SledStore {
         StoreFuture::now(|| create_versioned(&self.sessions.flows, flow))
     }
 
-    fn get_flow<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Flow>>> {
-        StoreFuture::now(|| get_record(&self.sessions.flows, id))
+    fn get_flow<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Result<Option<Box<Flow>>>> {
+        StoreFuture::now(|| Ok(get_record(&self.sessions.flows, id)?.map(Box::new)))
     }
 
     fn update_flow<'a>(&'a self, flow: &'a Flow) -> StoreFuture<'a, Result<bool>> {

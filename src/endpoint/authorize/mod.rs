@@ -103,7 +103,7 @@ impl Provider {
         &self,
         handle: &str,
         kept: impl Fn(&Flow) -> Option<&Secret>,
-    ) -> Result<Option<Flow>> {
+    ) -> Result<Option<Box<Flow>>> {
         let Some((id, secret)) = verifier::split(handle) else {
             return Ok(None);
         };
@@ -114,7 +114,7 @@ impl Provider {
     }
 
     /// The flow with this id, unless expired.
-    pub(crate) async fn live_flow(&self, id: &str) -> Result<Option<Flow>> {
+    pub(crate) async fn live_flow(&self, id: &str) -> Result<Option<Box<Flow>>> {
         let now = self.unix_now();
         Ok(self
             .store()
