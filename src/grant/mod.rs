@@ -162,7 +162,7 @@ impl Issue<'_> {
                 token_type: "bearer".into(),
                 expires_in,
                 refresh_token,
-                scope: Some(self.scope.to_string()),
+                scope: Some(self.scope.as_str().to_owned()),
                 id_token,
             },
             records,

@@ -222,7 +222,7 @@ impl Provider {
         Ok(Authorization {
             outcome: AuthorizeOutcome::Login {
                 redirect_to: with_query(&self.config().urls.login, "login_challenge", &flow.id),
-                challenge: flow.id.to_string(),
+                challenge: flow.id.as_ref().to_owned(),
             },
             set_cookie: None,
         })
@@ -380,7 +380,7 @@ impl Provider {
             })
             .await?;
         Ok(remember.then(|| SessionCookie {
-            value: flow.session_id.to_string(),
+            value: flow.session_id.as_ref().to_owned(),
             max_age: lifespan,
         }))
     }
