@@ -93,41 +93,29 @@ fn key(kid: &str, state: KeyState, created_at: i64) -> StoredKey {
 }
 
 fn flow(id: &str, expires_at: i64) -> Flow {
-    Flow {
-        id: id.into(),
-        version: 0,
-        state: FlowState::LoginRequested,
-        request: AuthorizationRequest {
-            client_id: "app".to_owned(),
-            redirect_uri: "https://app.example.com/cb".to_owned(),
-            redirect_uri_given: true,
-            response_type: ResponseType::parse("code").unwrap(),
-            response_mode: ResponseMode::Query,
-            scope: Scope::parse("openid offline").unwrap(),
-            audience: vec![],
-            state: Some("xyz".to_owned()),
-            nonce: None,
-            pkce: None,
-            prompt: Prompt::default(),
-            max_age: None,
-            oidc_context: OidcContext::default(),
-            params: Params::parse(b"client_id=app&response_type=code&scope=openid+offline"),
-        }
-        .into(),
-        requested_at: NOW,
+    let request = AuthorizationRequest {
+        client_id: "app".to_owned(),
+        redirect_uri: "https://app.example.com/cb".to_owned(),
+        redirect_uri_given: true,
+        response_type: ResponseType::parse("code").unwrap(),
+        response_mode: ResponseMode::Query,
+        scope: Scope::parse("openid offline").unwrap(),
+        audience: vec![],
+        state: Some("xyz".to_owned()),
+        nonce: None,
+        pkce: None,
+        prompt: Prompt::default(),
+        max_age: None,
+        oidc_context: OidcContext::default(),
+        params: Params::parse(b"client_id=app&response_type=code&scope=openid+offline"),
+    };
+    Flow::requested(
+        id.into(),
+        request.into(),
+        format!("sid-{id}").into(),
+        NOW,
         expires_at,
-        session_id: format!("sid-{id}").into(),
-        login_skip: false,
-        known_subject: None,
-        auth_time: None,
-        login: None,
-        login_verifier: None,
-        consent_challenge: None,
-        consent_skip: false,
-        consent: None,
-        consent_verifier: None,
-        rejection: None,
-    }
+    )
 }
 
 /// The flow moved one step forward.

@@ -301,6 +301,37 @@ pub struct Flow {
     pub rejection: Option<Arc<Rejection>>,
 }
 
+impl Flow {
+    /// A new flow waiting for the login app: version 0, nothing answered yet.
+    pub fn requested(
+        id: Arc<str>,
+        request: Arc<AuthorizationRequest>,
+        session_id: Arc<str>,
+        requested_at: i64,
+        expires_at: i64,
+    ) -> Self {
+        Flow {
+            id,
+            version: 0,
+            state: FlowState::LoginRequested,
+            request,
+            requested_at,
+            expires_at,
+            session_id,
+            login_skip: false,
+            known_subject: None,
+            auth_time: None,
+            login: None,
+            login_verifier: None,
+            consent_challenge: None,
+            consent_skip: false,
+            consent: None,
+            consent_verifier: None,
+            rejection: None,
+        }
+    }
+}
+
 impl Clone for Flow {
     fn clone(&self) -> Self {
         Flow {
@@ -508,11 +539,9 @@ mod tests {
     use super::*;
 
     fn flow() -> Flow {
-        Flow {
-            id: "f1".into(),
-            version: 0,
-            state: FlowState::LoginRequested,
-            request: Arc::new(AuthorizationRequest {
+        Flow::requested(
+            "f1".into(),
+            Arc::new(AuthorizationRequest {
                 client_id: "app".into(),
                 redirect_uri: "https://app/cb".into(),
                 redirect_uri_given: true,
@@ -528,20 +557,10 @@ mod tests {
                 oidc_context: OidcContext::default(),
                 params: Params::default(),
             }),
-            requested_at: 1,
-            expires_at: 2,
-            session_id: "s1".into(),
-            login_skip: false,
-            known_subject: None,
-            auth_time: None,
-            login: None,
-            login_verifier: None,
-            consent_challenge: None,
-            consent_skip: false,
-            consent: None,
-            consent_verifier: None,
-            rejection: None,
-        }
+            "s1".into(),
+            1,
+            2,
+        )
     }
 
     #[test]

@@ -22,12 +22,17 @@ impl Claims {
         Claims { json }
     }
 
-    /// Starts the member `name` (one of the engine's own claim names: no escaping).
-    fn name(&mut self, name: &'static str) {
-        debug_assert!(!needs_escaping(name));
+    /// A comma, unless this is the object's first member.
+    fn separator(&mut self) {
         if self.json.len() > 1 {
             self.json.push(b',');
         }
+    }
+
+    /// Starts the member `name` (one of the engine's own claim names: no escaping).
+    fn name(&mut self, name: &'static str) {
+        debug_assert!(!needs_escaping(name));
+        self.separator();
         self.json.push(b'"');
         self.json.extend_from_slice(name.as_bytes());
         self.json.extend_from_slice(b"\":");
@@ -88,9 +93,7 @@ impl Claims {
     /// The members of `extra` whose names `keep` accepts, as claims of their own.
     pub fn extra(&mut self, extra: &Map<String, Value>, keep: impl Fn(&str) -> bool) -> Result<()> {
         for (name, value) in extra.iter().filter(|(name, _)| keep(name)) {
-            if self.json.len() > 1 {
-                self.json.push(b',');
-            }
+            self.separator();
             push_str(&mut self.json, name);
             self.json.push(b':');
             serde_json::to_writer(&mut self.json, value).map_err(Error::internal)?;

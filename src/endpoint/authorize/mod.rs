@@ -198,25 +198,18 @@ impl Provider {
         }
         let skip = session.is_some() && !reauthenticate;
         let flow = Flow {
-            id: self.new_id(),
-            version: 0,
-            state: FlowState::LoginRequested,
-            request: request.into(),
-            requested_at: now,
-            expires_at: now.saturating_add(self.config().flow_lifespan.whole_seconds()),
-            session_id: session
-                .as_ref()
-                .map_or_else(|| self.new_id(), |s| s.sid.clone()),
             login_skip: skip,
             known_subject: session.as_ref().map(|s| s.subject.as_str().into()),
             auth_time: session.as_ref().map(|s| s.authenticated_at),
-            login: None,
-            login_verifier: None,
-            consent_challenge: None,
-            consent_skip: false,
-            consent: None,
-            consent_verifier: None,
-            rejection: None,
+            ..Flow::requested(
+                self.new_id(),
+                request.into(),
+                session
+                    .as_ref()
+                    .map_or_else(|| self.new_id(), |s| s.sid.clone()),
+                now,
+                now.saturating_add(self.config().flow_lifespan.whole_seconds()),
+            )
         };
         self.store().create_flow(&flow).await?;
         Ok(Authorization {
