@@ -3,7 +3,7 @@
 //! kept. A JWT operation is compared with its floor (one signature with the same key, in a
 //! loop) timed in the same round, just before it: criterion's separate runs of `signing`
 //! and `issuance` can land minutes apart on a shared machine, where the floor itself
-//! moves by a fifth.
+//! moves by a fifth. Every row runs in a process of its own.
 //!
 //! ```sh
 //! cargo bench --features aws-lc --bench targets            # 40 rounds
@@ -197,85 +197,115 @@ fn round(
     })
 }
 
+/// The rows of the table, in order: an operation on a store with a backend's signer.
+fn rows() -> Vec<(Backend, Operation, Store)> {
+    // Nothing signed: the backend does not matter, so the opaque rows run once.
+    let mut rows = vec![
+        (Backend::Local, Operation::OpaqueIssuance, Store::Memory),
+        (Backend::Local, Operation::OpaqueIssuance, Store::Sled),
+        (
+            Backend::Local,
+            Operation::OpaqueIntrospection,
+            Store::Memory,
+        ),
+    ];
+    if cfg!(feature = "postgres") && std::env::var(common::POSTGRES_ENV).is_ok() {
+        rows.push((Backend::Local, Operation::OpaqueIssuance, Store::Postgres));
+        rows.push((
+            Backend::Local,
+            Operation::OpaqueIntrospection,
+            Store::Postgres,
+        ));
+    }
+    for backend in Backend::all() {
+        for op in [
+            Operation::JwtIssuance(Algorithm::ES256),
+            Operation::JwtIssuance(Algorithm::RS256),
+            Operation::CodeFlow(Algorithm::ES256),
+        ] {
+            rows.push((backend, op, Store::Memory));
+        }
+    }
+    rows
+}
+
+/// Runs every row in a process of its own (this executable, given `--row=N`), so that no
+/// row inherits what another left behind: in one process, the rows run after the
+/// SledStore row (whose I/O threads stay, and whose heap the allocator keeps) ran up to
+/// 0.4 µs slower than alone.
 fn main() {
     // `cargo bench` passes `--bench`; a bare number sets the rounds.
-    let rounds: u32 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(40);
-    let rt = runtime();
-    let payload = typical_claims();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rounds: u32 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(40);
+    let row = args.iter().find_map(|a| {
+        a.strip_prefix("--row=")
+            .and_then(|n| n.parse::<usize>().ok())
+    });
+    if let Some(row) = row {
+        let (backend, op, store) = rows()[row];
+        println!("{}", measure(backend, op, store, rounds));
+        return;
+    }
     println!(
         "| operation | store | backend | floor | operation | ratio | unsigned | signature inside |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
-    for backend in Backend::all() {
-        let signer = backend.signer();
-        let mut ops = vec![
-            (Operation::JwtIssuance(Algorithm::ES256), Store::Memory),
-            (Operation::JwtIssuance(Algorithm::RS256), Store::Memory),
-            (Operation::CodeFlow(Algorithm::ES256), Store::Memory),
-        ];
-        if backend == Backend::Local {
-            // Nothing signed: the backend does not matter, so these run once.
-            ops.splice(
-                0..0,
-                [
-                    (Operation::OpaqueIssuance, Store::Memory),
-                    (Operation::OpaqueIssuance, Store::Sled),
-                    (Operation::OpaqueIntrospection, Store::Memory),
-                ],
-            );
-            if cfg!(feature = "postgres") && std::env::var(common::POSTGRES_ENV).is_ok() {
-                ops.splice(
-                    3..3,
-                    [
-                        (Operation::OpaqueIssuance, Store::Postgres),
-                        (Operation::OpaqueIntrospection, Store::Postgres),
-                    ],
-                );
+    let me = std::env::current_exe().expect("the bench's own path");
+    for row in 0..rows().len() {
+        let out = std::process::Command::new(&me)
+            .arg(format!("--row={row}"))
+            .arg(rounds.to_string())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("the row's process runs");
+        assert!(out.status.success(), "row {row} failed: {}", out.status);
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+/// One row: the best of `rounds` rounds, and for a JWT operation its floor, its cost
+/// unsigned and its signature's cost inside it.
+fn measure(backend: Backend, op: Operation, store: Store, rounds: u32) -> String {
+    let rt = runtime();
+    let payload = typical_claims();
+    let signer = backend.signer();
+    let n = iterations(backend, op.alg(), store);
+    let (mut floor, mut cost) = (f64::MAX, f64::MAX);
+    let (mut unsigned, mut inside) = (f64::MAX, f64::MAX);
+    for _ in 0..rounds {
+        if let Some(alg) = op.alg() {
+            let start = Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(signer.sign(alg, "JWT", &payload).expect("signs"));
             }
+            floor = floor.min(start.elapsed().as_secs_f64() / f64::from(n));
         }
-        for (op, store) in ops {
-            let n = iterations(backend, op.alg(), store);
-            let (mut floor, mut cost) = (f64::MAX, f64::MAX);
-            let (mut unsigned, mut inside) = (f64::MAX, f64::MAX);
-            for _ in 0..rounds {
-                if let Some(alg) = op.alg() {
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        std::hint::black_box(signer.sign(alg, "JWT", &payload).expect("signs"));
-                    }
-                    floor = floor.min(start.elapsed().as_secs_f64() / f64::from(n));
-                }
-                cost = cost.min(round(&rt, store, &signer, op, n));
-                if op.alg().is_some() {
-                    let none: Arc<dyn KeySigner> = Arc::new(Unsigned::default());
-                    unsigned = unsigned.min(round(&rt, store, &none, op, n));
-                    let timed = Arc::new(Timed::new(signer.clone()));
-                    round(&rt, store, &(timed.clone() as Arc<dyn KeySigner>), op, n);
-                    inside = inside.min(timed.mean());
-                }
-            }
-            let dash = || "—".to_owned();
-            let (backend, floor, ratio, unsigned, inside) = match op.alg() {
-                Some(_) => (
-                    backend.name(),
-                    micros(floor),
-                    format!("{:.2}×", cost / floor),
-                    micros(unsigned),
-                    micros(inside),
-                ),
-                None => ("—", dash(), dash(), dash(), dash()),
-            };
-            println!(
-                "| {} | {} | {backend} | {floor} | {} | {ratio} | {unsigned} | {inside} |",
-                op.name(),
-                store.name(),
-                micros(cost),
-            );
+        cost = cost.min(round(&rt, store, &signer, op, n));
+        if op.alg().is_some() {
+            let none: Arc<dyn KeySigner> = Arc::new(Unsigned::default());
+            unsigned = unsigned.min(round(&rt, store, &none, op, n));
+            let timed = Arc::new(Timed::new(signer.clone()));
+            round(&rt, store, &(timed.clone() as Arc<dyn KeySigner>), op, n);
+            inside = inside.min(timed.mean());
         }
     }
+    let dash = || "—".to_owned();
+    let (backend, floor, ratio, unsigned, inside) = match op.alg() {
+        Some(_) => (
+            backend.name(),
+            micros(floor),
+            format!("{:.2}×", cost / floor),
+            micros(unsigned),
+            micros(inside),
+        ),
+        None => ("—", dash(), dash(), dash(), dash()),
+    };
+    format!(
+        "| {} | {} | {backend} | {floor} | {} | {ratio} | {unsigned} | {inside} |",
+        op.name(),
+        store.name(),
+        micros(cost),
+    )
 }
 
 /// Seconds as µs, or ms from a millisecond up.
