@@ -294,7 +294,7 @@ fn measure(backend: Backend, op: Operation, store: Store, rounds: u32) -> String
         Some(_) => (
             backend.name(),
             micros(floor),
-            format!("{:.2}×", cost / floor),
+            format!("{:.3}×", cost / floor),
             micros(unsigned),
             micros(inside),
         ),
