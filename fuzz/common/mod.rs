@@ -1,10 +1,12 @@
 //! One provider per fuzz process, with a client of every kind registered.
 #![allow(dead_code)]
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use portcullis::clock::{Clock as _, MockClock};
 use portcullis::keys::{Algorithm, LocalSigner};
 use portcullis::storage::MemoryStore;
 use portcullis::{ClientRequest, Config, Provider};
@@ -15,12 +17,34 @@ pub struct World {
     /// `Basic` header of a confidential client with every grant.
     pub basic: String,
     pub client_id: String,
+    /// The provider's clock: real time at the start, moved on by [`World::tidy`].
+    clock: MockClock,
+    runs: AtomicU64,
 }
 
+/// Runs between two flushes of the world's store.
+const RUNS_PER_FLUSH: u64 = 10_000;
+
+impl World {
+    /// Every [`RUNS_PER_FLUSH`] runs, moves the clock 60 days on (past every default
+    /// lifespan) and flushes what expired. Over a long run the store kept every flow and
+    /// token the fuzzer made until libFuzzer stopped the process at its memory limit; and
+    /// the flush runs against whatever state the fuzzer left.
+    fn tidy(&self) {
+        if self.runs.fetch_add(1, Ordering::Relaxed) % RUNS_PER_FLUSH == RUNS_PER_FLUSH - 1 {
+            self.clock.advance(time::Duration::days(60));
+            let flushed = self.rt.block_on(self.provider.flush_inactive_tokens(self.clock.now()));
+            assert!(flushed.is_ok(), "the memory store flushes: {flushed:?}");
+        }
+    }
+}
+
+/// The world, tidied now and then (see [`World::tidy`]).
 pub fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
-    WORLD.get_or_init(|| {
+    let world = WORLD.get_or_init(|| {
         let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let clock = MockClock::new(time::OffsetDateTime::now_utc());
         let (provider, basic, client_id) = rt.block_on(async {
             let mut config = Config::new("https://fuzz.example", [9u8; 32]);
             config.dynamic_registration = true;
@@ -28,6 +52,7 @@ pub fn world() -> &'static World {
             let provider = Provider::builder(config)
                 .store(MemoryStore::new())
                 .signer(Arc::new(signer))
+                .clock(clock.clone())
                 .build()
                 .await
                 .expect("provider");
@@ -52,6 +77,8 @@ pub fn world() -> &'static World {
             let basic = format!("Basic {}", STANDARD.encode(format!("fuzz:{secret}")));
             (provider, basic, created.client.client_id)
         });
-        World { rt, provider, basic, client_id }
-    })
+        World { rt, provider, basic, client_id, clock, runs: AtomicU64::new(0) }
+    });
+    world.tidy();
+    world
 }
