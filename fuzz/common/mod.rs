@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use portcullis::clock::{Clock as _, MockClock};
 use portcullis::keys::{Algorithm, LocalSigner};
-use portcullis::storage::MemoryStore;
+use portcullis::storage::{ClientQuery, MemoryStore};
 use portcullis::{ClientRequest, Config, Provider};
 
 pub struct World {
@@ -27,14 +27,31 @@ const RUNS_PER_FLUSH: u64 = 10_000;
 
 impl World {
     /// Every [`RUNS_PER_FLUSH`] runs, moves the clock 60 days on (past every default
-    /// lifespan) and flushes what expired. Over a long run the store kept every flow and
-    /// token the fuzzer made until libFuzzer stopped the process at its memory limit; and
-    /// the flush runs against whatever state the fuzzer left.
+    /// lifespan), flushes what expired and deletes every client but the world's own. Over a
+    /// long run the store kept every flow, token and client the fuzzer made until libFuzzer
+    /// stopped the process at its memory limit; and the clean-up runs against whatever
+    /// state the fuzzer left.
     fn tidy(&self) {
-        if self.runs.fetch_add(1, Ordering::Relaxed) % RUNS_PER_FLUSH == RUNS_PER_FLUSH - 1 {
-            self.clock.advance(time::Duration::days(60));
-            let flushed = self.rt.block_on(self.provider.flush_inactive_tokens(self.clock.now()));
-            assert!(flushed.is_ok(), "the memory store flushes: {flushed:?}");
+        if self.runs.fetch_add(1, Ordering::Relaxed) % RUNS_PER_FLUSH != RUNS_PER_FLUSH - 1 {
+            return;
+        }
+        self.clock.advance(time::Duration::days(60));
+        let p = &self.provider;
+        let flushed = self.rt.block_on(p.flush_inactive_tokens(self.clock.now()));
+        assert!(flushed.is_ok(), "the memory store flushes: {flushed:?}");
+        // A page that holds no other client holds only the world's: it is the last.
+        let query = ClientQuery { page_size: 500, ..Default::default() };
+        loop {
+            let page = self.rt.block_on(p.list_clients(&query)).expect("clients listed");
+            let others: Vec<_> =
+                page.clients.iter().filter(|c| c.client_id != self.client_id).collect();
+            if others.is_empty() {
+                break;
+            }
+            for c in others {
+                let deleted = self.rt.block_on(p.delete_client(&c.client_id));
+                assert!(deleted.is_ok(), "a listed client deletes: {deleted:?}");
+            }
         }
     }
 }
