@@ -40,11 +40,20 @@ impl World {
         let flushed = self.rt.block_on(p.flush_inactive_tokens(self.clock.now()));
         assert!(flushed.is_ok(), "the memory store flushes: {flushed:?}");
         // A page that holds no other client holds only the world's: it is the last.
-        let query = ClientQuery { page_size: 500, ..Default::default() };
+        let query = ClientQuery {
+            page_size: 500,
+            ..Default::default()
+        };
         loop {
-            let page = self.rt.block_on(p.list_clients(&query)).expect("clients listed");
-            let others: Vec<_> =
-                page.clients.iter().filter(|c| c.client_id != self.client_id).collect();
+            let page = self
+                .rt
+                .block_on(p.list_clients(&query))
+                .expect("clients listed");
+            let others: Vec<_> = page
+                .clients
+                .iter()
+                .filter(|c| c.client_id != self.client_id)
+                .collect();
             if others.is_empty() {
                 break;
             }
@@ -60,12 +69,15 @@ impl World {
 pub fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     let world = WORLD.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
         let clock = MockClock::new(time::OffsetDateTime::now_utc());
         let (provider, basic, client_id) = rt.block_on(async {
             let mut config = Config::new("https://fuzz.example", [9u8; 32]);
             config.dynamic_registration = true;
-            let signer = LocalSigner::generate(&[Algorithm::RS256, Algorithm::ES256]).expect("keys");
+            let signer =
+                LocalSigner::generate(&[Algorithm::RS256, Algorithm::ES256]).expect("keys");
             let provider = Provider::builder(config)
                 .store(MemoryStore::new())
                 .signer(Arc::new(signer))
@@ -82,7 +94,11 @@ pub fn world() -> &'static World {
                         "client_credentials".into(),
                         "implicit".into(),
                     ]),
-                    response_types: Some(vec!["code".into(), "id_token token".into(), "code id_token".into()]),
+                    response_types: Some(vec![
+                        "code".into(),
+                        "id_token token".into(),
+                        "code id_token".into(),
+                    ]),
                     redirect_uris: Some(vec!["https://rp.example/cb".into()]),
                     scope: Some("openid offline_access read".into()),
                     ..Default::default()
@@ -94,7 +110,14 @@ pub fn world() -> &'static World {
             let basic = format!("Basic {}", STANDARD.encode(format!("fuzz:{secret}")));
             (provider, basic, created.client.client_id)
         });
-        World { rt, provider, basic, client_id, clock, runs: AtomicU64::new(0) }
+        World {
+            rt,
+            provider,
+            basic,
+            client_id,
+            clock,
+            runs: AtomicU64::new(0),
+        }
     });
     world.tidy();
     world

@@ -23,7 +23,9 @@ fn server() -> &'static Server {
 
 fuzz_target!(|data: &[u8]| {
     let w = common::world();
-    let Some((m, rest)) = data.split_first() else { return };
+    let Some((m, rest)) = data.split_first() else {
+        return;
+    };
     // "<path>\n<name>: <value>\n...\n\n<body>"
     let (head, body) = match rest.windows(2).position(|p| p == b"\n\n") {
         Some(i) => (&rest[..i], &rest[i + 2..]),
@@ -31,7 +33,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut lines = head.split(|b| *b == b'\n');
     let path = lines.next().unwrap_or_default();
-    let Ok(path) = std::str::from_utf8(path) else { return };
+    let Ok(path) = std::str::from_utf8(path) else {
+        return;
+    };
     let mut builder = http::Request::builder()
         .method(METHODS[usize::from(*m) % METHODS.len()])
         .uri(if path.starts_with('/') { path } else { "/" });
@@ -46,7 +50,13 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let Ok(req) = builder.body(bytes::Bytes::copy_from_slice(body)) else { return };
+    let Ok(req) = builder.body(bytes::Bytes::copy_from_slice(body)) else {
+        return;
+    };
     let resp = w.rt.block_on(server().handle(req));
-    assert!(resp.status().as_u16() < 500, "{} for {data:?}", resp.status());
+    assert!(
+        resp.status().as_u16() < 500,
+        "{} for {data:?}",
+        resp.status()
+    );
 });

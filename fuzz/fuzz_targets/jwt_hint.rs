@@ -8,7 +8,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let w = common::world();
-    let Ok(hint) = std::str::from_utf8(data) else { return };
+    let Ok(hint) = std::str::from_utf8(data) else {
+        return;
+    };
     let issuer = &w.provider.config().issuer;
     assert!(portcullis::token::jwt::verify_own(w.provider.signer(), issuer, hint).is_err());
     let params = portcullis::Params::from_pairs([
